@@ -1,0 +1,113 @@
+"""Every table of the clinicvet database, in one place. Stages share nothing but these tables."""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+QUESTIONS = ("physician_led", "monitoring", "screening", "integration_support", "at_home_mail_order")
+
+# Table -> (columns, primary key). Columns are created in this order; new columns are added by
+# ensure_schema on an existing database, so an older database upgrades in place.
+TABLES: dict[str, tuple[dict, str | tuple]] = {
+    # One row a clinic website, from the seeds file; the crawler keeps its health here.
+    "sites": ({
+        "domain": str, "name": str, "seed_url": str, "city": str, "state": str,
+        "added_at": str, "updated_at": str,
+        "status": str,          # new | ok | stale | unreachable
+        "status_reason": str, "stale_since": str, "failed_crawls": int,
+        "last_crawl_id": int, "last_success_at": str,
+    }, "domain"),
+    # One row a crawl or recrawl run.
+    "crawls": ({
+        "id": int, "kind": str, "started_at": str, "finished_at": str,
+        "status": str,          # running | ok | failed | interrupted
+        "seeds_file": str, "sites": int, "pages_fetched": int, "not_modified": int,
+        "errors": int, "bytes_fetched": int, "duration_s": float, "message": str,
+    }, "id"),
+    # One row a fetched URL: the newest good fetch; html_gz lets scoring re-run without a crawl.
+    "pages": ({
+        "url": str, "domain": str, "crawl_id": int, "first_seen_at": str, "fetched_at": str,
+        "checked_at": str, "status": int, "content_type": str, "etag": str, "last_modified": str,
+        "content_hash": str, "bytes": int, "depth": int, "title": str, "text": str,
+        "jsonld": str, "links": str, "html_gz": bytes, "gone_at": str,
+    }, "url"),
+    # Every failed or refused fetch, with its reason.
+    "fetch_log": ({
+        "id": int, "crawl_id": int, "domain": str, "url": str, "at": str,
+        "status": int, "reason": str,
+    }, "id"),
+    # One row a clinic and question. verdict is what the directory shows: the reviewed verdict
+    # where an advocate set one, else the machine's.
+    "verdicts": ({
+        "domain": str, "question": str, "verdict": str, "machine_verdict": str,
+        "reviewed_verdict": str, "confidence": float, "evidence_count": int,
+        "rubric_version": str, "scored_at": str, "crawl_id": int,
+    }, ("domain", "question")),
+    # The quoted sentences behind each verdict.
+    "evidence": ({
+        "id": int, "domain": str, "question": str, "url": str, "quote": str,
+        "rule_id": str, "polarity": str, "rubric_version": str,
+    }, "id"),
+    # The directory: one row a site, what a patient reads.
+    "clinics": ({
+        "domain": str, "name": str, "tier": str, "score": int, "red_flag": int,
+        "physician_led": str, "monitoring": str, "screening": str,
+        "integration_support": str, "at_home_mail_order": str,
+        "street": str, "city": str, "state": str, "zip": str, "phone": str,
+        "latitude": float, "longitude": float, "routes": str, "price_per_infusion": float,
+        "credentials": str, "site_url": str, "site_status": str, "last_crawled_at": str,
+        "scored_at": str, "rubric_version": str,
+    }, "domain"),
+    # Each scoring of a clinic, for the scorecard's history.
+    "score_history": ({
+        "id": int, "domain": str, "crawl_id": int, "scored_at": str, "score": int, "tier": str,
+        "rubric_version": str,
+    }, "id"),
+    # Every change of a clinic's verdict, score or tier between scorings.
+    "changes": ({
+        "id": int, "domain": str, "question": str, "old": str, "new": str, "crawl_id": int,
+        "at": str, "evidence": str,
+    }, "id"),
+}
+
+INDEXES = [
+    ("pages", ["domain"]), ("fetch_log", ["crawl_id"]), ("evidence", ["domain", "question"]),
+    ("score_history", ["domain"]), ("changes", ["domain"]), ("changes", ["at"]),
+    ("clinics", ["state", "city"]), ("clinics", ["tier"]), ("verdicts", ["question", "verdict"]),
+]
+
+
+def now() -> str:
+    """UTC timestamp as stored in every table."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create missing tables, columns and indexes; never drops anything."""
+    for name, (columns, pk) in TABLES.items():
+        table = db[name]
+        if not table.exists():
+            table.create(columns, pk=pk)
+        else:
+            missing = {c: t for c, t in columns.items() if c not in table.columns_dict}
+            for column, col_type in missing.items():
+                table.add_column(column, col_type)
+    for table, columns in INDEXES:
+        db[table].create_index(columns, if_not_exists=True)
+
+
+def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
+    """Open (and by default create and migrate) the database at path."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise FileNotFoundError(f"{path}: no such database")
+    conn = sqlite3.connect(str(path), timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    ensure_schema(db)
+    return db
