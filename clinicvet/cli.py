@@ -1,0 +1,190 @@
+"""The clinicvet command line: crawl, score, publish, serve, and the demo."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from clinicvet.seeds import SeedsError, read_seeds
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETTE_DIR = ROOT / "datasette"
+DB_OPTION = click.option("--db", "db_path", default="clinics.db", show_default=True,
+                         type=click.Path(dir_okay=False), help="SQLite database file.")
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit 1."""
+    raise click.ClickException(message)
+
+
+def echo_progress(totals: dict) -> None:
+    line = f"crawl: sites {totals['sites_done']}/{totals['sites']}  pages {totals['pages']}  errors {totals['errors']}"
+    if sys.stderr.isatty():
+        click.echo(f"\r{line}", nl=False, err=True)
+    else:
+        click.echo(line, err=True)
+
+
+def crawl_options(fn):
+    fn = click.option("--max-pages", type=click.IntRange(1), help="Pages per site (default 25).")(fn)
+    fn = click.option("--delay", type=click.FloatRange(0), help="Seconds between requests to one site (default 1).")(fn)
+    fn = click.option("--depth", type=click.IntRange(0), help="Link depth from the home page (default 4).")(fn)
+    fn = click.option("--silent", is_flag=True, help="No progress output.")(fn)
+    return fn
+
+
+def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, silent) -> None:
+    from crawler.run import LockedError, run_crawl
+
+    try:
+        seeds = read_seeds(seeds_file)
+    except SeedsError as exc:
+        fail(str(exc))
+    overrides = {}
+    if max_pages:
+        overrides["CLINICVET_MAX_PAGES"] = max_pages
+    if delay is not None:
+        overrides.update(DOWNLOAD_DELAY=delay, AUTOTHROTTLE_START_DELAY=delay,
+                         AUTOTHROTTLE_ENABLED=delay > 0, RANDOMIZE_DOWNLOAD_DELAY=delay > 0)
+    if depth is not None:
+        overrides["CLINICVET_DEPTH_LIMIT"] = depth
+    try:
+        summary = run_crawl(db_path, seeds, seeds_file=str(seeds_file), kind=kind, overrides=overrides,
+                            progress=None if silent else echo_progress)
+    except LockedError as exc:
+        fail(str(exc))
+    if not silent and sys.stderr.isatty():
+        click.echo(err=True)
+    resumed = f" (resumed crawl, {summary.sites_skipped} sites already done)" if summary.resumed else ""
+    click.echo(f"crawl {summary.crawl_id}: {summary.sites} sites, {summary.pages_fetched} pages, "
+               f"{summary.errors} errors, {len(summary.failed_sites)} sites failed, "
+               f"{summary.duration_s:.1f}s{resumed}", err=True)
+    for site in summary.failed_sites[:20]:
+        click.echo(f"  failed: {site['domain']}: {site['status_reason']}", err=True)
+    if summary.status != "ok":
+        fail(f"crawl {summary.crawl_id} {summary.status}" +
+             (": every site failed" if summary.status == "failed" else "; run the same command again to finish it"))
+
+
+def do_score(db_path: str) -> None:
+    from clinicvet.db import open_db
+    from scoring.run import score_db
+
+    db = open_db(db_path)
+    summary = score_db(db)
+    click.echo(f"score: {summary}", err=True)
+
+
+def do_publish(db_path: str) -> None:
+    from clinicvet.db import open_db
+    from clinicvet.publish import publish
+
+    db = open_db(db_path)
+    summary = publish(db)
+    click.echo(f"publish: {summary['clinics']} clinics, {summary['located']} located on the map", err=True)
+
+
+def datasette_command(db_path: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The datasette command line that serves db_path with the project's metadata, templates and plugins."""
+    return [sys.executable, "-m", "datasette", "serve", str(db_path),
+            "--metadata", str(DATASETTE_DIR / "metadata.yml"),
+            "--template-dir", str(DATASETTE_DIR / "templates"),
+            "--plugins-dir", str(DATASETTE_DIR / "plugins"),
+            "--host", host, "--port", str(port)]
+
+
+@click.group()
+@click.version_option(package_name="clinicvet")
+def cli():
+    """Find ketamine clinics and see, question by question, whether they look safe."""
+
+
+@cli.command()
+@click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False), help="CSV with name,url[,city,state].")
+@DB_OPTION
+@crawl_options
+def crawl(db_path, seeds_file, max_pages, delay, depth, silent):
+    """Crawl each seed clinic website politely and store its pages."""
+    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent)
+
+
+@cli.command()
+@DB_OPTION
+def score(db_path):
+    """Rate every crawled clinic on the vetting questions, with quoted evidence."""
+    if not Path(db_path).exists():
+        fail(f"{db_path}: no such database; run `clinicvet crawl` first")
+    do_score(db_path)
+
+
+@cli.command()
+@DB_OPTION
+def publish(db_path):
+    """Build search indexes and map coordinates so the database is ready to browse."""
+    if not Path(db_path).exists():
+        fail(f"{db_path}: no such database; run `clinicvet crawl` first")
+    do_publish(db_path)
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(db_path, port, host):
+    """Serve the directory as a browsable Datasette."""
+    if not Path(db_path).exists():
+        fail(f"{db_path}: no such database")
+    os.execv(sys.executable, datasette_command(db_path, port, host))
+
+
+@cli.command()
+@click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False))
+@DB_OPTION
+@crawl_options
+def run(db_path, seeds_file, max_pages, delay, depth, silent):
+    """Crawl, score and publish in one go."""
+    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent)
+    do_score(db_path)
+    do_publish(db_path)
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-serve", is_flag=True, help="Stop after publishing.")
+def demo(db_path, port, no_serve):
+    """Start the bundled demo web on 127.0.0.1, crawl, score, publish, then serve it."""
+    from clinicvet.demo import SEEDS_FILE, SITES_DIR
+    from clinicvet.demo.server import start_in_thread
+
+    web = start_in_thread(SITES_DIR)
+    os.environ.update(http_proxy=web.url, HTTP_PROXY=web.url, no_proxy="", NO_PROXY="")
+    click.echo(f"demo web of {len(list(SITES_DIR.iterdir()))} sites on {web.url}", err=True)
+    do_crawl(db_path, str(SEEDS_FILE), "crawl", None, 0.0, None, False)
+    do_score(db_path)
+    do_publish(db_path)
+    if no_serve:
+        return
+    click.echo(f"serving on http://127.0.0.1:{port}/  (Ctrl-C to stop)", err=True)
+    sys.exit(subprocess.call(datasette_command(db_path, port)))
+
+
+@cli.command("demo-web")
+@click.option("--root", type=click.Path(exists=True, file_okay=False), help="Folder of sites/<domain>/ (default: the bundled demo web).")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
+def demo_web(root, port):
+    """Serve a folder of fictional sites on 127.0.0.1, as web server and HTTP proxy."""
+    from clinicvet.demo import SITES_DIR
+    from clinicvet.demo.server import SiteServer
+
+    server = SiteServer(root or SITES_DIR, port)
+    click.echo(f"{server.url}", err=False)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,133 @@
+"""Run one crawl of a list of seeds into the database: bookkeeping, resume, and the Scrapy process."""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from clinicvet.db import now, open_db
+from clinicvet.seeds import Seed
+
+
+class LockedError(RuntimeError):
+    """Another clinicvet run holds the database."""
+
+
+@dataclass
+class CrawlSummary:
+    crawl_id: int
+    status: str
+    sites: int
+    sites_skipped: int
+    pages_fetched: int
+    errors: int
+    duration_s: float
+    failed_sites: list = field(default_factory=list)
+    resumed: bool = False
+
+
+@contextmanager
+def db_lock(db_path: str | Path):
+    """Hold an exclusive lock beside the database for as long as the block runs."""
+    lock_path = Path(f"{db_path}.lock")
+    handle = open(lock_path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise LockedError(f"{db_path}: another clinicvet crawl is running on this database (pid {holder}); try again when it ends") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def register_seeds(db, seeds: list[Seed]) -> None:
+    """Add new sites and refresh name/place of known ones; never removes a site."""
+    stamp = now()
+    existing = {row["domain"] for row in db.query("SELECT domain FROM sites")}
+    rows = [{"domain": s.domain, "name": s.name, "seed_url": s.url, "city": s.city or None,
+             "state": s.state or None, "updated_at": stamp} for s in seeds]
+    new = [{**r, "added_at": stamp, "status": "new", "failed_crawls": 0} for r in rows if r["domain"] not in existing]
+    with db.conn:
+        db["sites"].upsert_all(rows, pk="domain")
+        if new:
+            db["sites"].upsert_all(new, pk="domain")
+
+
+def begin_crawl(db, kind: str, seeds_file: str, seeds: list[Seed]) -> tuple[int, set, bool]:
+    """Start a crawl row, or resume the one a kill left running: (crawl id, domains already done, resumed)."""
+    with db.conn:
+        left = list(db.query("SELECT id, kind FROM crawls WHERE status = 'running' ORDER BY id DESC"))
+        for row in left[1:]:
+            db.execute("UPDATE crawls SET status = 'interrupted' WHERE id = ?", [row["id"]])
+        if left and left[0]["kind"] == kind:
+            crawl_id = left[0]["id"]
+            domains = [s.domain for s in seeds]
+            done = {r["domain"] for r in db.query(
+                f"SELECT domain FROM sites WHERE last_crawl_id = ? AND domain IN ({','.join('?' * len(domains))})",
+                [crawl_id, *domains])}
+            return crawl_id, done, True
+        if left:
+            db.execute("UPDATE crawls SET status = 'interrupted' WHERE id = ?", [left[0]["id"]])
+        crawl_id = db["crawls"].insert({"kind": kind, "started_at": now(), "status": "running",
+                                        "seeds_file": seeds_file, "sites": len(seeds), "pages_fetched": 0,
+                                        "not_modified": 0, "errors": 0, "bytes_fetched": 0}).last_pk
+    return crawl_id, set(), False
+
+
+def crawler_settings(db_path, crawl_id: int, overrides: dict | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("CLINICVET_DB", str(db_path), priority="cmdline")
+    settings.set("CLINICVET_CRAWL_ID", crawl_id, priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind: str = "crawl",
+              overrides: dict | None = None, progress=None) -> CrawlSummary:
+    """Crawl every seed site into db_path; resumes an interrupted crawl of the same kind."""
+    started = time.monotonic()
+    with db_lock(db_path):
+        db = open_db(db_path)
+        register_seeds(db, seeds)
+        crawl_id, done, resumed = begin_crawl(db, kind, seeds_file, seeds)
+        process = CrawlerProcess(crawler_settings(db_path, crawl_id, overrides), install_root_handler=False)
+        from crawler.spiders.clinic import ClinicSpider  # after settings: the spider imports twisted
+
+        crawler = process.create_crawler(ClinicSpider)
+        process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress)
+        process.start()
+        reason = crawler.stats.get_value("finish_reason") or "unknown"
+        status = "ok" if reason == "finished" else "interrupted"
+        crawled = [s.domain for s in seeds if s.domain not in done]
+        failed = [dict(r) for r in db.query(
+            f"SELECT domain, status_reason FROM sites WHERE last_crawl_id = ? AND failed_crawls > 0 "
+            f"AND domain IN ({','.join('?' * len(crawled))})", [crawl_id, *crawled])] if crawled else []
+        if status == "ok" and crawled and len(failed) == len(crawled):
+            status = "failed"
+        totals = next(db.query("SELECT pages_fetched, errors FROM crawls WHERE id = ?", [crawl_id]))
+        duration = time.monotonic() - started
+        with db.conn:
+            db.execute("UPDATE crawls SET status = ?, finished_at = ?, duration_s = COALESCE(duration_s, 0) + ?, "
+                       "message = ? WHERE id = ?",
+                       [status, now(), round(duration, 3), f"finish reason: {reason}", crawl_id])
+        db.conn.close()
+    return CrawlSummary(crawl_id=crawl_id, status=status, sites=len(seeds), sites_skipped=len(done),
+                        pages_fetched=totals["pages_fetched"] or 0, errors=totals["errors"] or 0,
+                        duration_s=duration, failed_sites=failed, resumed=resumed)
