@@ -1,0 +1,144 @@
+"""Shared fixtures: real servers on 127.0.0.1, real crawls in subprocesses, real SQLite files."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from clinicvet.demo import SEEDS_FILE, SITES_DIR
+from clinicvet.demo.server import start_in_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+CLINICVET = [str(Path(sys.executable).parent / "clinicvet")]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def proxy_env(proxy_url: str) -> dict:
+    """Environment that sends every crawler request through the local web and nowhere else."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy", "all_proxy")}
+    env.update(http_proxy=proxy_url, https_proxy=proxy_url, no_proxy="")
+    return env
+
+
+def run_cli(args: list[str], proxy_url: str | None = None, timeout: float = 300, check: bool = True,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the clinicvet command in a subprocess (Scrapy's reactor cannot restart in-process)."""
+    env = proxy_env(proxy_url) if proxy_url else dict(os.environ)
+    result = subprocess.run(CLINICVET + [str(a) for a in args], env=env, capture_output=True, text=True,
+                            timeout=timeout, cwd=cwd)
+    if check and result.returncode != 0:
+        raise AssertionError(f"clinicvet {' '.join(map(str, args))} exited {result.returncode}:\n{result.stderr[-4000:]}")
+    return result
+
+
+def write_seeds(path: Path, sites_dir: Path, labels: Path | None = None) -> Path:
+    """A seeds CSV for every site folder (name, city and state from labels.csv when given)."""
+    import csv
+
+    meta = {}
+    if labels and labels.exists():
+        meta = {r["domain"]: r for r in csv.DictReader(labels.open(encoding="utf-8"))}
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "url", "city", "state"])
+        for site in sorted(p.name for p in sites_dir.iterdir() if p.is_dir()):
+            row = meta.get(site, {})
+            writer.writerow([row.get("name") or site, f"http://{site}/", row.get("city", ""), row.get("state", "")])
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_web():
+    """The bundled demo web, served on a free port; yields the server (its .url is the proxy)."""
+    server = start_in_thread(SITES_DIR)
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def corpus_web():
+    if not (CORPUS / "sites").is_dir():
+        pytest.skip(f"labelled corpus not found at {CORPUS}")
+    server = start_in_thread(CORPUS / "sites")
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_web, tmp_path_factory) -> Path:
+    """A database built by the real pipeline (crawl + score + publish) over the demo web."""
+    db = tmp_path_factory.mktemp("demo") / "demo.db"
+    run_cli(["run", "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=demo_web.url)
+    return db
+
+
+@pytest.fixture(scope="session")
+def corpus_db(corpus_web, tmp_path_factory) -> Path:
+    """The labelled corpus crawled through the local web, scored and published."""
+    tmp = tmp_path_factory.mktemp("corpus")
+    seeds = write_seeds(tmp / "seeds.csv", CORPUS / "sites", CORPUS / "labels.csv")
+    db = tmp / "corpus.db"
+    run_cli(["run", "--seeds", seeds, "--db", db, "--delay", "0", "--silent"], proxy_url=corpus_web.url)
+    return db
+
+
+class Datasette:
+    """A real `clinicvet serve` process on a free port."""
+
+    def __init__(self, db: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(CLINICVET + ["serve", "--db", str(db), "--port", str(self.port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"datasette exited: {self.proc.stdout.read()[-3000:]}")
+            try:
+                urllib.request.urlopen(self.url + "/-/versions.json", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("datasette did not start within 60 s")
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=30) as response:
+                return response.status, response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+    def json(self, path: str):
+        import json
+
+        status, body = self.get(path)
+        assert status == 200, f"{path}: HTTP {status}: {body[:500]}"
+        return json.loads(body)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def demo_datasette(demo_db):
+    server = Datasette(demo_db)
+    yield server
+    server.stop()
