@@ -1,0 +1,157 @@
+"""Clinic facts from a site's pages: name, phone, address, routes, price, staff credentials."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from scoring.text import Page
+
+# Routes offered: route id -> pattern over the clinic's own (non-blog) page text.
+ROUTE_PATTERNS = {
+    "iv": r"\b(?:IV|intravenous\w*|infusions?|drip)\b",
+    "im": r"\b(?:IM|intramuscular\w*|injection|injectable)\b",
+    "nasal_esketamine": r"\b(?:spravato|esketamine)\b",
+    "nasal_ketamine": r"\b(?:compounded|racemic|ketamine) (?:ketamine )?nasal spray\b|\bnasal spray (?:of |with )?(?:compounded |racemic )?ketamine\b",
+    "oral_sublingual": r"\b(?:lozenges?|troches?|sublingual|rapid-dissolve|dissolving tablets?|oral ketamine|tablets?)\b",
+    "at_home": r"\b(?:at-home|at home|take-home|home sessions?|shipped|mailed)\b",
+}
+ROUTES = {k: re.compile(v, re.I) for k, v in ROUTE_PATTERNS.items()}
+# Credential spellings -> the credential they count as.
+CREDENTIALS = {
+    "MD": "MD", "M.D.": "MD", "DO": "DO", "D.O.": "DO", "CRNA": "CRNA", "NP": "NP", "FNP": "NP",
+    "FNP-C": "NP", "FNP-BC": "NP", "PMHNP": "NP", "PMHNP-BC": "NP", "APRN": "NP", "NP-C": "NP",
+    "ANP": "NP", "AGNP": "NP", "ARNP": "NP", "PA": "PA", "PA-C": "PA", "RN": "RN", "BSN": "RN",
+    "LPN": "LPN", "LCSW": "LCSW", "LICSW": "LCSW", "LPC": "LPC", "LMFT": "LMFT", "LIMHP": "LPC",
+    "LMHC": "LPC", "PhD": "PhD", "PsyD": "PsyD", "DNP": "DNP",
+}
+_CRED_ALT = "|".join(re.escape(c) for c in sorted(CREDENTIALS, key=len, reverse=True))
+_NAMED = re.compile(
+    r"(?:^|(?<=[\s(]))((?:Dr\.|Dra\.)?\s?[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]*){1,3}),\s*"
+    rf"((?:(?:{_CRED_ALT})(?![\w-])(?:,\s*|\s+(?=(?:{_CRED_ALT})(?![\w-]))|$)?)+)")
+_PHONE = re.compile(r"\(?\b(\d{3})\)?[\s.-]{0,2}(\d{3})[\s.-](\d{4})\b")
+_CITY_LINE = re.compile(r"(?:^|,\s*)([A-Z][A-Za-z .'-]+),\s*([A-Z]{2})\s+(\d{5})(?:-\d{4})?\b")
+_STREET = re.compile(r"^\d+[A-Za-z]?\s+[\w .'-]+?(?:,\s*(?:Suite|Ste\.?|Unit|#)\s*[\w-]+)?(?=,|$)")
+_PRICE = re.compile(r"\$\s?(\d{1,2},?\d{3}|\d{3})(?:\.\d\d)?")
+_PRICE_FOR = re.compile(r"\b(?:infusions?|IV|session|treatment|drip|dose|dosing|injection|IM)\b", re.I)
+_PRICE_NOT = re.compile(r"\b(?:month|monthly|series|membership|package|program|bundle|course|"
+                        r"consult\w*|hydration|NAD|vitamin|deposit|cancel\w*|fee|evaluation|"
+                        r"six|pack|cohort|late)\b|/\s?mo", re.I)
+_PRICE_SINGLE = re.compile(r"\b(?:single|per|each|one|an infusion|a session)\b", re.I)
+_ORG_TYPES = ("MedicalClinic", "MedicalBusiness", "LocalBusiness", "Organization", "Physician",
+              "MedicalOrganization", "HealthAndBeautyBusiness", "DaySpa", "Psychiatric")
+_BLOG = re.compile(r"/(?:blog|news|journal|articles?|posts?|in-the-news|press)(?:/|\.html|$)")
+
+
+@dataclass
+class Facts:
+    """What a patient needs to find and call the clinic."""
+    name: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    routes: list[str] = field(default_factory=list)
+    price_per_infusion: float | None = None
+    credentials: list[dict] = field(default_factory=list)  # [{"name":..., "credentials": [...]}]
+
+
+def _ld_nodes(blocks: list):
+    for block in blocks:
+        if isinstance(block, dict):
+            yield block
+            for sub in block.get("@graph", []) or []:
+                yield from _ld_nodes([sub])
+
+
+def _is_org(node: dict) -> bool:
+    types = node.get("@type", [])
+    types = types if isinstance(types, list) else [types]
+    return any(any(o in str(t) for o in _ORG_TYPES) for t in types)
+
+
+def _from_jsonld(pages: list[Page], facts: Facts) -> None:
+    for page in pages:
+        for node in _ld_nodes(page.jsonld or []):
+            if not _is_org(node):
+                continue
+            facts.name = facts.name or node.get("name")
+            facts.phone = facts.phone or node.get("telephone")
+            addr = node.get("address")
+            addr = addr[0] if isinstance(addr, list) and addr else addr
+            if isinstance(addr, dict):
+                facts.street = facts.street or addr.get("streetAddress")
+                facts.city = facts.city or addr.get("addressLocality")
+                facts.state = facts.state or addr.get("addressRegion")
+                facts.zip = facts.zip or (str(addr["postalCode"]) if addr.get("postalCode") else None)
+
+
+def _format_phone(m: re.Match) -> str:
+    return f"({m.group(1)}) {m.group(2)}-{m.group(3)}"
+
+
+def _address_from_text(lines: list[str], facts: Facts) -> None:
+    for i, line in enumerate(lines):
+        m = _CITY_LINE.search(line)
+        if not m:
+            continue
+        before = line[: m.start()].strip(" ,·|")
+        street = _STREET.match(before) or (_STREET.match(lines[i - 1]) if i and not before else None)
+        facts.city = facts.city or m.group(1).strip()
+        facts.state = facts.state or m.group(2)
+        facts.zip = facts.zip or m.group(3)
+        facts.street = facts.street or (street.group(0).strip() if street else None)
+        return
+
+
+def _price(lines: list[str]) -> float | None:
+    best: tuple[int, float] | None = None
+    for i, line in enumerate(lines):
+        for m in _PRICE.finditer(line):
+            context = (lines[i - 1] + " " if i else "") + line
+            if not _PRICE_FOR.search(context) or _PRICE_NOT.search(context):
+                continue
+            value = float(m.group(1).replace(",", ""))
+            if not 100 <= value <= 3000:
+                continue
+            rank = 0 if _PRICE_SINGLE.search(context) else 1
+            if best is None or rank < best[0]:
+                best = (rank, value)
+    return best[1] if best else None
+
+
+def staff_credentials(pages: list[Page]) -> list[dict]:
+    """Named people with their credentials ("Jane Roe, MD"), from the clinic's own pages."""
+    found: dict[str, list[str]] = {}
+    for page in pages:
+        if _BLOG.search(page.url):
+            continue
+        for line in page.text.split("\n"):
+            for m in _NAMED.finditer(line):
+                name = m.group(1).strip()
+                creds = re.findall(_CRED_ALT, m.group(2))
+                norm = [CREDENTIALS[c] for c in creds if c in CREDENTIALS]
+                if norm:
+                    found.setdefault(name, [])
+                    found[name] += [c for c in norm if c not in found[name]]
+    return [{"name": n, "credentials": c} for n, c in found.items()]
+
+
+def extract_facts(pages: list[Page], own_text: str) -> Facts:
+    """Facts from JSON-LD first, then page text; own_text is the clinic's deduplicated own text."""
+    facts = Facts()
+    home = sorted(pages, key=lambda p: (p.url.count("/"), len(p.url)))
+    _from_jsonld(home, facts)
+    lines = [l for p in home if not _BLOG.search(p.url) for l in p.text.split("\n")]
+    if not facts.phone:
+        m = next((m for l in lines for m in [_PHONE.search(l)] if m), None)
+        facts.phone = _format_phone(m) if m else None
+    if not (facts.city and facts.zip):
+        _address_from_text(lines, facts)
+    if not facts.name and home:
+        title = re.split(r"\s[|–—·-]\s", home[0].title or "")[0].strip()
+        facts.name = title or None
+    facts.routes = [r for r, rx in ROUTES.items() if rx.search(own_text)]
+    facts.price_per_infusion = _price(lines)
+    facts.credentials = staff_credentials(pages)
+    return facts

@@ -1,0 +1,125 @@
+"""Apply rubric signals to sentences and read their context (negation, warnings, research talk)."""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from scoring.rubric import Modifier, Question, Rubric
+from scoring.text import Sentence
+
+# Context categories that void a match outright: the sentence is not the clinic's own claim.
+VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "SELF")
+# Categories a section heading passes on to every sentence under it.
+HEADING_CATEGORIES = ("WARNING", "RESEARCH", "HYPOTHETICAL", "HISTORICAL")
+
+
+@dataclass
+class Hit:
+    """One signal matched in one sentence, after context: counts toward polarity with weight."""
+    question: str
+    rule_id: str
+    polarity: str  # for | against
+    weight: float
+    sentence: Sentence
+    context: tuple[str, ...] = ()
+
+
+def _modifier_spans(text: str, modifiers: list[Modifier]) -> list[tuple[Modifier, int, int]]:
+    return [(m, x.start(), x.end()) for m in modifiers for x in m.regex.finditer(text)]
+
+
+def _blocked(spans, lo: int, hi: int) -> bool:
+    return any(m.direction == "terminate" and lo <= s < hi for m, s, _ in spans)
+
+
+def context_categories(text: str, start: int, end: int, qid: str,
+                       spans: list[tuple[Modifier, int, int]]) -> set[str]:
+    """ConText: categories of modifiers whose scope covers text[start:end] for question qid."""
+    found: set[str] = set()
+    for mod, s, e in spans:
+        if mod.direction == "terminate" or (mod.questions and qid not in mod.questions):
+            continue
+        if mod.direction == "bidirectional":
+            found.add(mod.category)
+        elif mod.direction == "forward" and e <= start and start - e <= mod.window:
+            if not _blocked(spans, e, start):
+                found.add(mod.category)
+        elif mod.direction == "backward" and s >= end and s - end <= mod.window:
+            if not _blocked(spans, end, s):
+                found.add(mod.category)
+    return found
+
+
+class Matcher:
+    """Finds every signal of a rubric in a site's sentences, with context applied."""
+
+    def __init__(self, rubric: Rubric):
+        self.rubric = rubric
+        self._span_cache: dict[str, list] = {}
+
+    def _spans(self, text: str) -> list:
+        spans = self._span_cache.get(text)
+        if spans is None:
+            spans = self._span_cache[text] = _modifier_spans(text, self.rubric.modifiers)
+        return spans
+
+    def _heading_categories(self, heading: str, qid: str) -> set[str]:
+        if not heading:
+            return set()
+        cats = context_categories(heading, 0, 0, qid, self._spans(heading))
+        return cats & set(HEADING_CATEGORIES)
+
+    def _page_weight(self, url: str) -> float:
+        weight = 1.0
+        for ctx in self.rubric.page_contexts:
+            if ctx.url.search(url):
+                weight *= ctx.weight
+        return weight
+
+    def _judge(self, q: Question, sig, sent: Sentence, start: int, end: int) -> Hit | None:
+        cats = context_categories(sent.text, start, end, q.id, self._spans(sent.text))
+        cats |= self._heading_categories(sent.heading, q.id)
+        cats -= sig.ignore_context
+        polarity, rule = sig.polarity, sig.id
+        if sent.question:
+            # A FAQ question is not a claim; its yes/no answer makes it one.
+            cats.discard("NEGATED")
+            if sent.answer is None or (sent.answer == "no" and polarity == "against"):
+                return None
+            if sent.answer == "no":
+                polarity, rule = "against", f"{sig.id}:answered_no"
+        if any(c in cats for c in VOIDING):
+            return None
+        if "NEGATED" in cats:
+            if polarity != "for" or not q.negated_counts_against:
+                return None
+            polarity, rule = "against", f"{sig.id}:negated"
+        weight = sig.weight * self._page_weight(sent.url)
+        return Hit(q.id, rule, polarity, weight, sent, tuple(sorted(cats)))
+
+    def match(self, sentences: list[Sentence]) -> dict[str, list[Hit]]:
+        """Hits per question over all sentences of one site (one hit per rule and sentence)."""
+        blob_parts, starts, pos = [], [], 0
+        for sent in sentences:
+            starts.append(pos)
+            blob_parts.append(sent.text)
+            pos += len(sent.text) + 1
+        blob = "\n".join(blob_parts)
+        hits: dict[str, list[Hit]] = {}
+        for q in self.rubric.questions.values():
+            out, seen = [], set()
+            for sig in q.signals:
+                for m in sig.regex.finditer(blob):
+                    idx = bisect_right(starts, m.start()) - 1
+                    if (sig.id, idx) in seen:
+                        continue
+                    sent = sentences[idx]
+                    if not all(r.search(sent.text) for r in sig.requires):
+                        continue
+                    seen.add((sig.id, idx))
+                    off = starts[idx]
+                    hit = self._judge(q, sig, sent, m.start() - off, m.end() - off)
+                    if hit:
+                        out.append(hit)
+            hits[q.id] = out
+        return hits

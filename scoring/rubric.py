@@ -1,0 +1,200 @@
+"""Load and validate rubric.yaml: questions, signals, context modifiers and tiers, compiled once."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEFAULT_PATH = Path(__file__).with_name("rubric.yaml")
+DIRECTIONS = ("forward", "backward", "bidirectional", "terminate")
+CATEGORIES = ("NEGATED", "WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL",
+              "SELF", "TERMINATE")
+_TOP_KEYS = {"version", "description", "scoring", "tiers", "modifiers", "page_contexts", "questions"}
+_QUESTION_KEYS = {"ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
+                  "signals", "staff_rule", "red_flag"}
+_SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context"}
+_MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions"}
+_PAGE_KEYS = {"id", "phrase", "url", "weight"}
+_TIER_KEYS = {"id", "name", "min_score", "meaning"}
+_STAFF_KEYS = {"any_of", "none_of", "weight", "phrase"}
+_SCORING_KEYS = {"min_stated", "values"}
+
+
+class RubricError(ValueError):
+    """A rubric file that cannot be used; the message names the file and the rule path."""
+
+
+@dataclass
+class Signal:
+    id: str
+    phrase: str
+    polarity: str  # for | against
+    weight: float
+    regex: re.Pattern
+    requires: list[re.Pattern]
+    ignore_context: set[str]
+
+
+@dataclass
+class Modifier:
+    id: str
+    category: str
+    phrase: str
+    regex: re.Pattern
+    direction: str
+    window: int
+    questions: set[str] | None
+
+
+@dataclass
+class PageContext:
+    id: str
+    phrase: str
+    url: re.Pattern
+    weight: float
+
+
+@dataclass
+class Question:
+    id: str
+    ask: str
+    why: str
+    weight: float
+    verdicts: dict  # for / against / default -> verdict string
+    threshold: float
+    negated_counts_against: bool
+    signals: list[Signal]
+    staff_rule: dict | None = None
+    red_flag: bool = False
+
+
+@dataclass
+class Rubric:
+    version: str
+    questions: dict[str, Question]
+    modifiers: list[Modifier]
+    page_contexts: list[PageContext]
+    tiers: list[dict]
+    scoring: dict = field(default_factory=dict)
+
+
+class _Loader:
+    def __init__(self, name: str):
+        self.name = name
+
+    def fail(self, where: str, msg: str) -> RubricError:
+        return RubricError(f"{self.name}: {where}: {msg}" if where else f"{self.name}: {msg}")
+
+    def keys(self, obj, allowed: set, required: set, where: str) -> dict:
+        if not isinstance(obj, dict):
+            raise self.fail(where, f"expected a mapping, got {type(obj).__name__}")
+        for key in obj:
+            if key not in allowed:
+                raise self.fail(where, f"unknown key {key!r}")
+        for key in sorted(required):
+            if key not in obj:
+                raise self.fail(where, f"missing key {key!r}")
+        return obj
+
+    def regex(self, pattern, where: str) -> re.Pattern:
+        if not isinstance(pattern, str) or not pattern:
+            raise self.fail(where, "pattern must be a non-empty string")
+        try:
+            return re.compile(pattern, re.I)
+        except re.error as exc:
+            raise self.fail(where, f"bad regex {pattern!r}: {exc}") from None
+
+    def patterns(self, items, where: str) -> re.Pattern:
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not items:
+            raise self.fail(where, "patterns must be a non-empty list")
+        for i, p in enumerate(items):
+            self.regex(p, f"{where}[{i}]")
+        return re.compile("|".join(f"(?:{p})" for p in items), re.I)
+
+    def signal(self, raw, where: str) -> Signal:
+        raw = self.keys(raw, _SIGNAL_KEYS, {"id", "phrase", "polarity", "patterns"}, where)
+        if raw["polarity"] not in ("for", "against"):
+            raise self.fail(where, f"polarity must be 'for' or 'against', not {raw['polarity']!r}")
+        ignore = raw.get("ignore_context", [])
+        for i, cat in enumerate(ignore):
+            if cat not in CATEGORIES:
+                raise self.fail(f"{where}.ignore_context[{i}]", f"unknown category {cat!r}")
+        requires = raw.get("requires", [])
+        return Signal(
+            id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
+            weight=float(raw.get("weight", 1.0)),
+            regex=self.patterns(raw["patterns"], f"{where}.patterns"),
+            requires=[self.patterns(r, f"{where}.requires[{i}]") for i, r in enumerate(requires)],
+            ignore_context=set(ignore))
+
+    def modifier(self, raw, where: str) -> Modifier:
+        raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)
+        if raw["category"] not in CATEGORIES:
+            raise self.fail(where, f"unknown category {raw['category']!r}")
+        if raw["direction"] not in DIRECTIONS:
+            raise self.fail(where, f"direction must be one of {', '.join(DIRECTIONS)}")
+        qs = raw.get("questions")
+        return Modifier(
+            id=str(raw["id"]), category=raw["category"], phrase=str(raw.get("phrase", "")),
+            regex=self.patterns(raw["patterns"], f"{where}.patterns"), direction=raw["direction"],
+            window=int(raw.get("window", 1000)), questions=set(qs) if qs else None)
+
+    def question(self, qid: str, raw) -> Question:
+        raw = self.keys(raw, _QUESTION_KEYS, {"ask", "why", "weight", "verdicts", "signals"}, qid)
+        verdicts = self.keys(raw["verdicts"], {"for", "against", "default"},
+                             {"for", "against", "default"}, f"{qid}.verdicts")
+        staff = raw.get("staff_rule")
+        if staff is not None:
+            self.keys(staff, _STAFF_KEYS, {"any_of", "none_of"}, f"{qid}.staff_rule")
+        if not isinstance(raw["signals"], list) or not raw["signals"]:
+            raise self.fail(f"{qid}.signals", "must be a non-empty list")
+        signals = [self.signal(s, f"{qid}.signals[{i}]") for i, s in enumerate(raw["signals"])]
+        ids = [s.id for s in signals]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise self.fail(f"{qid}.signals", f"duplicate id {sorted(dup)[0]!r}")
+        return Question(
+            id=qid, ask=str(raw["ask"]), why=str(raw["why"]), weight=float(raw["weight"]),
+            verdicts=dict(verdicts), threshold=float(raw.get("threshold", 1.0)),
+            negated_counts_against=bool(raw.get("negated_counts_against", False)),
+            signals=signals, staff_rule=staff, red_flag=bool(raw.get("red_flag", False)))
+
+
+def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
+    """Validate rubric data (as parsed YAML) and compile its patterns."""
+    ld = _Loader(name)
+    data = ld.keys(data, _TOP_KEYS, {"version", "questions", "tiers"}, "")
+    questions = data["questions"]
+    if not isinstance(questions, dict) or not questions:
+        raise ld.fail("questions", "must be a non-empty mapping")
+    mods = [ld.modifier(m, f"modifiers[{i}]") for i, m in enumerate(data.get("modifiers") or [])]
+    for i, m in enumerate(mods):
+        unknown = (m.questions or set()) - set(questions)
+        if unknown:
+            raise ld.fail(f"modifiers[{i}].questions", f"unknown question {sorted(unknown)[0]!r}")
+    pages = []
+    for i, p in enumerate(data.get("page_contexts") or []):
+        p = ld.keys(p, _PAGE_KEYS, {"id", "url", "weight"}, f"page_contexts[{i}]")
+        pages.append(PageContext(str(p["id"]), str(p.get("phrase", "")),
+                                 ld.regex(p["url"], f"page_contexts[{i}].url"), float(p["weight"])))
+    tiers = []
+    for i, t in enumerate(data["tiers"]):
+        tiers.append(ld.keys(t, _TIER_KEYS, {"id", "name"}, f"tiers[{i}]"))
+    scoring = ld.keys(data.get("scoring") or {}, _SCORING_KEYS, set(), "scoring")
+    return Rubric(version=str(data["version"]),
+                  questions={q: ld.question(q, raw) for q, raw in questions.items()},
+                  modifiers=mods, page_contexts=pages, tiers=tiers, scoring=scoring)
+
+
+def load_rubric(path: str | Path | None = None) -> Rubric:
+    """Read, validate and compile a rubric file (the packaged rubric.yaml by default)."""
+    path = Path(path) if path else DEFAULT_PATH
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RubricError(f"{path.name}: invalid YAML: {exc}") from None
+    return parse_rubric(data, path.name)

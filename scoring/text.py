@@ -1,0 +1,78 @@
+"""Stored page text -> sentences tagged with page URL, FAQ questions and boilerplate dedupe."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Split after . ! ? (optionally closed by a quote or bracket) when a capital, digit or quote follows.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9¿¡])")
+# Abbreviations that end in a period but never end a sentence.
+_ABBREV = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Dra|St|Ste|No|vs|e\.g|i\.e|approx|Inc|Co|Jr|Sr|Mt|Ft|[A-Z])\.)$")
+_YES = re.compile(r"^(?:yes|yep|absolutely|of course|definitely|sí)\b", re.I)
+_NO = re.compile(r"^(?:no|nope|not (?:at this time|currently|yet|right now))\b(?!\s+(?:referral|problem|matter|one|longer))", re.I)
+
+
+@dataclass
+class Page:
+    """One stored page: URL, visible text (one block a line), title and JSON-LD blocks."""
+    url: str
+    text: str
+    title: str = ""
+    jsonld: list = field(default_factory=list)
+
+
+@dataclass
+class Sentence:
+    """One sentence of a page; question is True for a FAQ heading, answer 'yes'/'no' when it opens one."""
+    text: str
+    url: str
+    line: int
+    question: bool = False
+    answer: str | None = None
+    heading: str = ""
+
+
+def split_sentences(line: str) -> list[str]:
+    """Split one text line into sentences, keeping abbreviations like 'Dr.' together."""
+    pieces = _SENTENCE_END.split(line)
+    out: list[str] = []
+    for piece in pieces:
+        if out and _ABBREV.search(out[-1]):
+            out[-1] = out[-1] + " " + piece
+        else:
+            out.append(piece)
+    return [p.strip() for p in out if p.strip()]
+
+
+def page_sentences(page: Page, seen: set[str] | None = None) -> list[Sentence]:
+    """Sentences of one page; lines already in seen (boilerplate from other pages) are skipped."""
+    lines = page.text.split("\n")
+    out: list[Sentence] = []
+    heading = ""
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if not line:
+            continue
+        if seen is not None:
+            if line in seen:
+                continue
+            seen.add(line)
+        is_question = line.endswith("?")
+        answer = None
+        if is_question and i + 1 < len(lines):
+            nxt = lines[i + 1].strip()
+            answer = "yes" if _YES.match(nxt) else "no" if _NO.match(nxt) else None
+        if is_question or (len(line) < 80 and not line.endswith((".", "!", ":", ","))):
+            heading = line
+        for text in ([line] if is_question else split_sentences(line)):
+            out.append(Sentence(text, page.url, i, is_question, answer, heading))
+    return out
+
+
+def site_sentences(pages: list[Page]) -> list[Sentence]:
+    """Sentences of every page of a site, each repeated line (nav, footer) counted once."""
+    seen: set[str] = set()
+    out: list[Sentence] = []
+    for page in sorted(pages, key=lambda p: (p.url.count("/"), p.url)):
+        out.extend(page_sentences(page, seen))
+    return out

@@ -1,0 +1,89 @@
+"""Hits -> verdict, confidence and evidence per question; verdicts -> score and tier."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from scoring.match import Hit
+from scoring.rubric import Question, Rubric
+from scoring.text import Sentence
+
+MAX_EVIDENCE = 8  # quotes kept per question; strongest first
+
+
+@dataclass
+class Evidence:
+    """A quoted sentence behind a verdict."""
+    quote: str
+    url: str
+    rule_id: str
+    polarity: str
+    weight: float
+
+
+@dataclass
+class Verdict:
+    """A machine verdict on one question."""
+    question: str
+    verdict: str
+    confidence: float
+    evidence: list[Evidence] = field(default_factory=list)
+    for_score: float = 0.0
+    against_score: float = 0.0
+
+
+def staff_hit(q: Question, credentials: list[dict], pages_url: str) -> Hit | None:
+    """An 'against' hit when listed staff hold only the rule's credentials (e.g. no MD or DO)."""
+    rule = q.staff_rule
+    if not rule or not credentials:
+        return None
+    held = {c for person in credentials for c in person["credentials"]}
+    if held & set(rule["none_of"]) or not held & set(rule["any_of"]):
+        return None
+    names = "; ".join(f"{p['name']}, {', '.join(p['credentials'])}" for p in credentials[:6])
+    sent = Sentence(f"Staff listed: {names}", pages_url, 0)
+    return Hit(q.id, "staff_credentials_only", "against", float(rule.get("weight", 1.0)), sent)
+
+
+def _confidence(win: float, lose: float) -> float:
+    return round(min(0.97, 0.5 + 0.45 * (1 - math.exp(-(win - 0.5 * lose)))), 2)
+
+
+def decide(q: Question, hits: list[Hit]) -> Verdict:
+    """Weigh a question's hits into its verdict; silence gives the default, never a guessed 'no'."""
+    pro = sum(h.weight for h in hits if h.polarity == "for")
+    con = sum(h.weight for h in hits if h.polarity == "against")
+    v = q.verdicts
+    if pro >= q.threshold and pro >= con:
+        verdict, conf = v["for"], _confidence(pro, con)
+    elif con >= q.threshold:
+        verdict, conf = v["against"], _confidence(con, pro)
+    elif pro >= q.threshold:
+        verdict, conf = v["for"], _confidence(pro, con)
+    else:
+        verdict, conf = v["default"], round(max(0.3, 0.7 - 0.2 * max(pro, con)), 2)
+    ranked = sorted(hits, key=lambda h: (h.polarity != ("for" if verdict == v["for"] else "against"),
+                                         -h.weight))
+    evidence = [Evidence(h.sentence.text, h.sentence.url, h.rule_id, h.polarity, round(h.weight, 2))
+                for h in ranked[:MAX_EVIDENCE]]
+    return Verdict(q.id, verdict, conf, evidence, round(pro, 2), round(con, 2))
+
+
+def score_and_tier(rubric: Rubric, verdicts: dict[str, Verdict]) -> tuple[int, str, bool]:
+    """0-100 score from question weights, plain-language tier, and whether a red flag was raised."""
+    values = rubric.scoring.get("values", {"yes": 1.0})
+    graded = [q for q in rubric.questions.values() if not q.red_flag and q.weight > 0]
+    total = sum(q.weight for q in graded) or 1.0
+    got = sum(q.weight * float(values.get(verdicts[q.id].verdict, 0.0)) for q in graded)
+    score = round(100 * got / total)
+    red = any(verdicts[q.id].verdict == q.verdicts["for"]
+              for q in rubric.questions.values() if q.red_flag)
+    stated = sum(verdicts[q.id].verdict != q.verdicts["default"] for q in graded)
+    tiers = {t["id"]: t for t in rubric.tiers}
+    if red:
+        return score, tiers["red_flag"]["name"], True
+    if stated < int(rubric.scoring.get("min_stated", 2)):
+        return score, tiers["insufficient"]["name"], False
+    graded_tiers = sorted((t for t in rubric.tiers if "min_score" in t), key=lambda t: -t["min_score"])
+    tier = next((t for t in graded_tiers if score >= t["min_score"]), graded_tiers[-1])
+    return score, tier["name"], False
