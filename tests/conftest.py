@@ -86,12 +86,29 @@ def demo_db(demo_web, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus_db(corpus_web, tmp_path_factory) -> Path:
-    """The labelled corpus crawled through the local web, scored and published."""
-    tmp = tmp_path_factory.mktemp("corpus")
-    seeds = write_seeds(tmp / "seeds.csv", CORPUS / "sites", CORPUS / "labels.csv")
-    db = tmp / "corpus.db"
-    run_cli(["run", "--seeds", seeds, "--db", db, "--delay", "0", "--silent"], proxy_url=corpus_web.url)
+def corpus_seeds(tmp_path_factory) -> Path:
+    if not (CORPUS / "sites").is_dir():
+        pytest.skip(f"labelled corpus not found at {CORPUS}")
+    return write_seeds(tmp_path_factory.mktemp("seeds") / "corpus_seeds.csv", CORPUS / "sites", CORPUS / "labels.csv")
+
+
+@pytest.fixture(scope="session")
+def corpus_crawl(corpus_web, corpus_seeds, tmp_path_factory) -> Path:
+    """The labelled corpus crawled through the local web (pages only). Do not modify: copy it."""
+    db = tmp_path_factory.mktemp("corpus") / "corpus-crawl.db"
+    run_cli(["crawl", "--seeds", corpus_seeds, "--db", db, "--delay", "0", "--silent"], proxy_url=corpus_web.url)
+    return db
+
+
+@pytest.fixture(scope="session")
+def corpus_db(corpus_crawl, tmp_path_factory) -> Path:
+    """The crawled corpus, scored and published."""
+    import shutil
+
+    db = tmp_path_factory.mktemp("corpus") / "corpus.db"
+    shutil.copy(corpus_crawl, db)
+    run_cli(["score", "--db", db])
+    run_cli(["publish", "--db", db])
     return db
 
 
