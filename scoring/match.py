@@ -1,6 +1,7 @@
 """Apply rubric signals to sentences and read their context (negation, warnings, research talk)."""
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -9,8 +10,10 @@ from scoring.text import Sentence
 
 # Context categories that void a match outright: the sentence is not the clinic's own claim.
 VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "SELF")
-# Categories a section heading passes on to every sentence under it.
+# Categories a section heading passes on to every sentence under it, and a sentence to the
+# sentences after it in its paragraph unless they speak for the clinic ("we", "our").
 HEADING_CATEGORIES = ("WARNING", "RESEARCH", "HYPOTHETICAL", "HISTORICAL")
+_FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've)\b", re.I)
 
 
 @dataclass
@@ -76,9 +79,22 @@ class Matcher:
                 weight *= ctx.weight
         return weight
 
-    def _judge(self, q: Question, sig, sent: Sentence, start: int, end: int) -> Hit | None:
+    def _inherited(self, idx: int, qid: str) -> set[str]:
+        """Voiding context carried from earlier sentences of the same paragraph."""
+        sent, cats = self._sentences[idx], set()
+        if _FIRST_PERSON.search(sent.text):
+            return cats
+        j = idx - 1
+        while j >= 0 and self._sentences[j].url == sent.url and self._sentences[j].line == sent.line:
+            prev = self._sentences[j].text
+            cats |= context_categories(prev, 0, 0, qid, self._spans(prev)) & set(HEADING_CATEGORIES)
+            j -= 1
+        return cats
+
+    def _judge(self, q: Question, sig, idx: int, start: int, end: int) -> Hit | None:
+        sent = self._sentences[idx]
         cats = context_categories(sent.text, start, end, q.id, self._spans(sent.text))
-        cats |= self._heading_categories(sent.heading, q.id)
+        cats |= self._heading_categories(sent.heading, q.id) | self._inherited(idx, q.id)
         cats -= sig.ignore_context
         polarity, rule = sig.polarity, sig.id
         if sent.question:
@@ -89,6 +105,8 @@ class Matcher:
             if sent.answer == "no":
                 polarity, rule = "against", f"{sig.id}:answered_no"
         if any(c in cats for c in VOIDING):
+            if "HISTORICAL" in cats:
+                self._historical.add((q.id, sent.url))
             return None
         if "NEGATED" in cats:
             if polarity != "for" or not q.negated_counts_against:
@@ -105,6 +123,7 @@ class Matcher:
             blob_parts.append(sent.text)
             pos += len(sent.text) + 1
         blob = "\n".join(blob_parts)
+        self._sentences, self._historical = sentences, set()
         hits: dict[str, list[Hit]] = {}
         for q in self.rubric.questions.values():
             out, seen = [], set()
@@ -118,8 +137,10 @@ class Matcher:
                         continue
                     seen.add((sig.id, idx))
                     off = starts[idx]
-                    hit = self._judge(q, sig, sent, m.start() - off, m.end() - off)
+                    hit = self._judge(q, sig, idx, m.start() - off, m.end() - off)
                     if hit:
                         out.append(hit)
-            hits[q.id] = out
+            # A page that describes a programme as ended speaks of the past throughout.
+            hits[q.id] = [h for h in out if h.polarity != "for"
+                          or (q.id, h.sentence.url) not in self._historical]
         return hits

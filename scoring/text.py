@@ -32,6 +32,9 @@ class Sentence:
     heading: str = ""
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def split_sentences(line: str) -> list[str]:
     """Split one text line into sentences, keeping abbreviations like 'Dr.' together."""
     pieces = _SENTENCE_END.split(line)
@@ -46,7 +49,7 @@ def split_sentences(line: str) -> list[str]:
 
 def page_sentences(page: Page, seen: set[str] | None = None) -> list[Sentence]:
     """Sentences of one page; lines already in seen (boilerplate from other pages) are skipped."""
-    lines = page.text.split("\n")
+    lines = page.text.translate(_QUOTES).split("\n")
     out: list[Sentence] = []
     heading = ""
     for i, line in enumerate(lines):
