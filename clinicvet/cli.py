@@ -173,6 +173,28 @@ def demo(db_path, port, no_serve):
     sys.exit(subprocess.call(datasette_command(db_path, port)))
 
 
+@cli.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the seeds CSV here (default: standard output).")
+def discover(config, out):
+    """Turn a directory listing page (URL + CSS selectors in a YAML file) into seed rows."""
+    from clinicvet.discover import DiscoverError, discover as find, load_listing, to_csv
+
+    try:
+        rows, problems = find(load_listing(config))
+    except DiscoverError as exc:
+        fail(str(exc))
+    for problem in problems:
+        click.echo(f"skipped: {problem}", err=True)
+    if not rows:
+        fail(f"{config}: no clinics found on the listing")
+    if out:
+        Path(out).write_text(to_csv(rows), encoding="utf-8")
+    else:
+        click.echo(to_csv(rows), nl=False)
+    click.echo(f"discover: {len(rows)} seed rows", err=True)
+
+
 @cli.command("demo-web")
 @click.option("--root", type=click.Path(exists=True, file_okay=False), help="Folder of sites/<domain>/ (default: the bundled demo web).")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
