@@ -60,6 +60,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "latitude": float, "longitude": float, "routes": str, "price_per_infusion": float,
         "credentials": str, "site_url": str, "site_status": str, "last_crawled_at": str,
         "scored_at": str, "rubric_version": str,
+        "tier_rank": int,       # publish: 1 = strongest tier; insufficient and red flag sort last
     }, "domain"),
     # Each scoring of a clinic, for the scorecard's history.
     "score_history": ({
