@@ -29,13 +29,15 @@ _NAMED = re.compile(
     r"(?:^|(?<=[\s(]))((?:Dr\.|Dra\.)?\s?[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]*){1,3}),\s*"
     rf"((?:(?:{_CRED_ALT})(?![\w-])(?:,\s*|\s+(?=(?:{_CRED_ALT})(?![\w-]))|$)?)+)")
 _PHONE = re.compile(r"\(?\b(\d{3})\)?[\s.-]{0,2}(\d{3})[\s.-](\d{4})\b")
-_CITY_LINE = re.compile(r"(?:^|,\s*)([A-Z][A-Za-z .'-]+),\s*([A-Z]{2})\s+(\d{5})(?:-\d{4})?\b")
-_STREET = re.compile(r"^\d+[A-Za-z]?\s+[\w .'-]+?(?:,\s*(?:Suite|Ste\.?|Unit|#)\s*[\w-]+)?(?=,|$)")
+_CITY_LINE = re.compile(r"(?:^|,\s*|[·|•]\s*)([A-Z][A-Za-z .'-]+),\s*([A-Z]{2})\s+(\d{5})(?:-\d{4})?\b")
+_STREET = re.compile(r"(?:^|(?<=[\s:·|]))\d+[A-Za-z]?\s+[A-Z0-9][\w .'-]*?(?:,\s*(?:Suite|Ste\.?|Unit|#)\s*[\w-]+)?$")
 _PRICE = re.compile(r"\$\s?(\d{1,2},?\d{3}|\d{3})(?:\.\d\d)?")
 _PRICE_FOR = re.compile(r"\b(?:infusions?|IV|session|treatment|drip|dose|dosing|injection|IM)\b", re.I)
 _PRICE_NOT = re.compile(r"\b(?:month|monthly|series|membership|package|program|bundle|course|"
                         r"consult\w*|hydration|NAD|vitamin|deposit|cancel\w*|fee|evaluation|"
-                        r"six|pack|cohort|late)\b|/\s?mo", re.I)
+                        r"six|pack|cohort|late|preparation|integration|therapy|intake|slow|"
+                        r"longer|extended)\b|/\s?mo", re.I)
+_PRICE_INFUSION = re.compile(r"\binfusion|\bIV\b", re.I)
 _PRICE_SINGLE = re.compile(r"\b(?:single|per|each|one|an infusion|a session)\b", re.I)
 _ORG_TYPES = ("MedicalClinic", "MedicalBusiness", "LocalBusiness", "Organization", "Physician",
               "MedicalOrganization", "HealthAndBeautyBusiness", "DaySpa", "Psychiatric")
@@ -76,7 +78,7 @@ def _from_jsonld(pages: list[Page], facts: Facts) -> None:
             if not _is_org(node):
                 continue
             facts.name = facts.name or node.get("name")
-            facts.phone = facts.phone or node.get("telephone")
+            facts.phone = facts.phone or _normal_phone(node.get("telephone"))
             addr = node.get("address")
             addr = addr[0] if isinstance(addr, list) and addr else addr
             if isinstance(addr, dict):
@@ -90,13 +92,19 @@ def _format_phone(m: re.Match) -> str:
     return f"({m.group(1)}) {m.group(2)}-{m.group(3)}"
 
 
+def _normal_phone(raw) -> str | None:
+    digits = re.sub(r"\D", "", str(raw or ""))
+    digits = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if len(digits) == 10 else (raw or None)
+
+
 def _address_from_text(lines: list[str], facts: Facts) -> None:
     for i, line in enumerate(lines):
         m = _CITY_LINE.search(line)
         if not m:
             continue
         before = line[: m.start()].strip(" ,·|")
-        street = _STREET.match(before) or (_STREET.match(lines[i - 1]) if i and not before else None)
+        street = _STREET.search(before) or (_STREET.search(lines[i - 1]) if i and not before else None)
         facts.city = facts.city or m.group(1).strip()
         facts.state = facts.state or m.group(2)
         facts.zip = facts.zip or m.group(3)
@@ -107,17 +115,30 @@ def _address_from_text(lines: list[str], facts: Facts) -> None:
 def _price(lines: list[str]) -> float | None:
     best: tuple[int, float] | None = None
     for i, line in enumerate(lines):
-        for m in _PRICE.finditer(line):
-            context = (lines[i - 1] + " " if i else "") + line
-            if not _PRICE_FOR.search(context) or _PRICE_NOT.search(context):
-                continue
-            value = float(m.group(1).replace(",", ""))
-            if not 100 <= value <= 3000:
-                continue
-            rank = 0 if _PRICE_SINGLE.search(context) else 1
-            if best is None or rank < best[0]:
-                best = (rank, value)
+        if "$" not in line:
+            continue
+        short = len(line) < 40
+        for part in ([line] if short else re.split(r"(?<=[.!?;])\s+", line)):
+            # Each amount is read with the words up to the next amount, not the whole sentence.
+            pieces = re.split(r"(?=\$\s?\d)", part)
+            for j, piece in enumerate(pieces):
+                lead = pieces[j - 1] if j and not pieces[j - 1].lstrip().startswith("$") else ""
+                prev = lines[i - 1] + " " if i and short else ""
+                best = _best_price(piece, prev + lead + piece, best)
     return best[1] if best else None
+
+
+def _best_price(part: str, context: str, best: tuple[int, float] | None):
+    if not _PRICE_FOR.search(context) or _PRICE_NOT.search(context):
+        return best
+    for m in _PRICE.finditer(part):
+        value = float(m.group(1).replace(",", ""))
+        if not 100 <= value <= 3000:
+            continue
+        rank = (0 if _PRICE_INFUSION.search(context) else 2) + (0 if _PRICE_SINGLE.search(context) else 1)
+        if best is None or rank < best[0]:
+            best = (rank, value)
+    return best
 
 
 def staff_credentials(pages: list[Page]) -> list[dict]:
