@@ -123,7 +123,7 @@ def _price(lines: list[str]) -> float | None:
             pieces = re.split(r"(?=\$\s?\d)", part)
             for j, piece in enumerate(pieces):
                 lead = pieces[j - 1] if j and not pieces[j - 1].lstrip().startswith("$") else ""
-                prev = lines[i - 1] + " " if i and short else ""
+                prev = lines[i - 1] + " " if i and line.lstrip().startswith("$") else ""
                 best = _best_price(piece, prev + lead + piece, best)
     return best[1] if best else None
 

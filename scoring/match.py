@@ -66,6 +66,10 @@ class Matcher:
             spans = self._span_cache[text] = _modifier_spans(text, self.rubric.modifiers)
         return spans
 
+    def sentence_categories(self, text: str) -> set[str]:
+        """Every context category whose cue appears anywhere in text."""
+        return {m.category for m, _, _ in self._spans(text) if m.direction != "terminate"}
+
     def _heading_categories(self, heading: str, qid: str) -> set[str]:
         if not heading:
             return set()

@@ -44,9 +44,12 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     """Score one site from its stored pages (no database needed)."""
     rubric = rubric or default_rubric()
     sentences = site_sentences(pages)
-    hits = Matcher(rubric).match(sentences)
-    own = "\n".join(s.text for s in sentences if not any(
-        c.url.search(s.url) for c in rubric.page_contexts))
+    matcher = Matcher(rubric)
+    hits = matcher.match(sentences)
+    # Routes come from the clinic's own plain statements: no blog, FAQ question, negation or warning.
+    own = "\n".join(s.text for s in sentences if not s.question
+                     and not any(c.url.search(s.url) for c in rubric.page_contexts)
+                     and not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"})
     facts = extract_facts(pages, own)
     verdicts = {}
     for q in rubric.questions.values():

@@ -1,0 +1,104 @@
+"""score_db writes verdicts, evidence, clinics, score_history and changes; evaluate reads them back."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clinicvet.db import open_db
+from scoring.eval import evaluate, format_report
+from scoring.run import score_db
+
+GOOD = "\n".join([
+    "Harbor Ketamine Clinic",
+    "Dr. Ana Ruiz, a board-certified anesthesiologist, gives every infusion.",
+    "A nurse stays in the room and checks your blood pressure every five minutes during the infusion.",
+    "Before treatment, a psychiatric evaluation screens for psychosis, mania, uncontrolled blood pressure and pregnancy.",
+    "Each series includes two integration sessions with our therapist.",
+    "Single IV infusion $500",
+    "12 Wharf St",
+    "Portland, ME 04101",
+    "(207) 555-0101",
+])
+SHIPS = "Our partner pharmacy mails ketamine lozenges to your home every month."
+
+
+def _add_site(db, domain: str, text: str, extra_pages: dict | None = None) -> None:
+    db["sites"].upsert({"domain": domain, "name": domain.split(".")[0].title(), "seed_url": f"http://{domain}/",
+                        "city": "Seedville", "state": "ZZ", "status": "ok", "last_crawl_id": 1}, pk="domain")
+    pages = {f"http://{domain}/": text, **(extra_pages or {})}
+    db["pages"].upsert_all([{"url": u, "domain": domain, "status": 200, "title": domain, "text": t,
+                             "jsonld": "[]"} for u, t in pages.items()], pk="url")
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = open_db(tmp_path / "clinicvet.db")
+    _add_site(db, "harbor.test", GOOD)
+    _add_site(db, "quiet.test", "Ketamine infusions\nCall us today.")
+    _add_site(db, "gone.test", GOOD + "\n" + SHIPS)
+    db["pages"].update("http://gone.test/", {"gone_at": "2026-01-01T00:00:00Z"})
+    _add_site(db, "gone.test", "Ketamine infusions.", {"http://gone.test/new/": "Welcome."})
+    return db
+
+
+def test_score_db_writes_clinics_and_verdicts(db):
+    summary = score_db(db)
+    assert summary["sites"] == 3
+    harbor = db["clinics"].get("harbor.test")
+    assert harbor["tier"] == "Strong safety signals" and harbor["score"] == 100 and harbor["red_flag"] == 0
+    assert (harbor["street"], harbor["city"], harbor["state"], harbor["zip"]) == ("12 Wharf St", "Portland", "ME", "04101")
+    assert json.loads(harbor["routes"]) == ["iv"] and harbor["price_per_infusion"] == 500
+    assert harbor["site_status"] == "ok" and harbor["rubric_version"]
+    quiet = db["clinics"].get("quiet.test")
+    assert quiet["tier"] == "Insufficient information" and (quiet["city"], quiet["state"]) == ("Seedville", "ZZ")
+    rows = {r["question"]: r for r in db.query("select * from verdicts where domain = 'harbor.test'")}
+    assert {q: r["verdict"] for q, r in rows.items()} == {
+        "physician_led": "yes", "monitoring": "yes", "screening": "yes", "integration_support": "yes",
+        "at_home_mail_order": "none"}
+    assert all(r["evidence_count"] >= 1 for q, r in rows.items() if q != "at_home_mail_order")
+
+
+def test_gone_pages_are_not_scored(db):
+    score_db(db)
+    assert db["clinics"].get("gone.test")["red_flag"] == 0
+
+
+def test_rescore_replaces_evidence_and_records_changes(db):
+    score_db(db, domains=["harbor.test"])
+    before = db.execute("select count(*) from evidence where domain = 'harbor.test'").fetchone()[0]
+    score_db(db, domains=["harbor.test"])
+    assert db.execute("select count(*) from evidence where domain = 'harbor.test'").fetchone()[0] == before
+    assert db["score_history"].count == 1
+    db["pages"].update("http://harbor.test/", {"text": GOOD + "\n" + SHIPS})
+    score_db(db, domains=["harbor.test"])
+    changes = {r["question"]: r for r in db.query("select * from changes where domain = 'harbor.test'")}
+    assert changes["at_home_mail_order"]["old"] == "none" and changes["at_home_mail_order"]["new"] == "red_flag"
+    assert "mails ketamine" in changes["at_home_mail_order"]["evidence"]
+    assert changes["tier"]["new"].startswith("Red flag")
+    assert db["score_history"].count == 2
+
+
+def test_reviewed_verdict_overrides_machine(db):
+    score_db(db, domains=["quiet.test"])
+    db.execute("update verdicts set reviewed_verdict = 'yes' where domain = 'quiet.test' and question = 'screening'")
+    db.conn.commit()
+    score_db(db, domains=["quiet.test"])
+    row = db["verdicts"].get(("quiet.test", "screening"))
+    assert (row["verdict"], row["machine_verdict"]) == ("yes", "not_stated")
+
+
+def test_evaluate_reports_accuracy_and_disagreements(db, tmp_path):
+    score_db(db)
+    labels = tmp_path / "labels.csv"
+    head = ("domain,name,kind,city,state,phone,physician_led,monitoring,screening,integration_support,"
+            "at_home_mail_order,routes,price_per_infusion_usd,evidence_notes,evidence_pages\n")
+    labels.write_text(head + "harbor.test,H,physician_iv,P,ME,,yes,yes,yes,no,none,iv,500,,/\n"
+                             "quiet.test,Q,sparse,T,OK,,not_stated,not_stated,not_stated,not_stated,red_flag,iv,,,/\n")
+    report = evaluate(db, labels)
+    assert report.accuracy["physician_led"] == 1.0 and report.accuracy["integration_support"] == 0.5
+    assert report.red_flag_recall == 0.0 and report.red_flag_precision == 1.0
+    text = format_report(report)
+    assert "integration_support: accuracy 0.500" in text
+    assert "harbor.test integration_support: label no, scorer yes" in text
+    assert "integration sessions" in text
