@@ -1,4 +1,4 @@
-"""Make the database ready to browse: coordinates, full-text search, indexes."""
+"""Make the database ready to browse: coordinates, directory order, full-text search, statistics."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +7,16 @@ import sqlite_utils
 
 log = logging.getLogger(__name__)
 
-FTS = {
-    "clinics": ["name", "city", "state", "zip", "street"],
-    "pages": ["title", "text"],
-}
+# Full-text index over each clinic's name, address and the text of its crawled pages. It is
+# contentless (it stores only the index, not a second copy of every page) and its rowid is the
+# clinic's rowid, which is what Datasette's table search matches on (metadata.yml fts_table).
+CLINIC_SEARCH = "clinic_search"
+CLINIC_SEARCH_COLUMNS = ["name", "domain", "street", "city", "state", "zip", "page_text"]
+# Plain sqlite-utils FTS (with triggers) for advocates searching page text directly.
+FTS = {"pages": ["title", "text"]}
+# Tier order when the rubric cannot be read: strongest first. Anything unknown ranks with
+# "insufficient", so an unrecognised tier never sorts above a good one.
+FALLBACK_TIERS = ["Strong safety signals", "Some safety signals", "Few safety signals"]
 
 
 def add_coordinates(db: sqlite_utils.Database) -> int:
@@ -27,13 +33,66 @@ def add_coordinates(db: sqlite_utils.Database) -> int:
             located.append({"domain": row["domain"], "latitude": float(match[0]["lat"]),
                             "longitude": float(match[0]["long"])})
     if located:
-        db["clinics"].upsert_all(located, pk="domain")
+        db["clinics"].upsert_all(located, pk="domain", batch_size=1000)
     return len(located)
 
 
+def tier_order() -> tuple[list[str], str | None, str | None]:
+    """Graded tier names strongest first, plus the names of the insufficient and red-flag tiers."""
+    try:
+        from scoring.rubric import RubricError, load_rubric
+    except ImportError:
+        return FALLBACK_TIERS, None, None
+    try:
+        tiers = load_rubric().tiers
+    except (RubricError, OSError) as exc:
+        log.warning("rubric unreadable, using the fallback tier order: %s", exc)
+        return FALLBACK_TIERS, None, None
+    graded = sorted((t for t in tiers if "min_score" in t), key=lambda t: -float(t["min_score"]))
+    by_id = {t["id"]: t["name"] for t in tiers}
+    return [t["name"] for t in graded], by_id.get("insufficient"), by_id.get("red_flag")
+
+
+def rank_tiers(db: sqlite_utils.Database) -> int:
+    """Set clinics.tier_rank: 1 = strongest tier; insufficient information next-to-last, red flags last."""
+    graded, _insufficient, red_tier = tier_order()
+    rank = {name: i + 1 for i, name in enumerate(graded)}
+    unknown_rank, red_rank = len(graded) + 1, len(graded) + 2
+    rows = []
+    for row in db.query("SELECT domain, tier, red_flag FROM clinics"):
+        if row["red_flag"] or (red_tier and row["tier"] == red_tier):
+            value = red_rank
+        else:
+            value = rank.get(row["tier"], unknown_rank)
+        rows.append({"domain": row["domain"], "tier_rank": value})
+    if rows:
+        db["clinics"].upsert_all(rows, pk="domain", batch_size=1000)
+    return len(rows)
+
+
+def build_clinic_search(db: sqlite_utils.Database) -> None:
+    """Rebuild the clinics' full-text index from clinics and their live pages."""
+    if db["clinics_fts"].exists():
+        # An earlier publish indexed clinics with sqlite-utils triggers; the new index replaces it.
+        db["clinics"].disable_fts()
+    db.execute(f"DROP TABLE IF EXISTS [{CLINIC_SEARCH}]")
+    columns = ", ".join(CLINIC_SEARCH_COLUMNS)
+    db.execute(f"CREATE VIRTUAL TABLE [{CLINIC_SEARCH}] USING fts5({columns}, content='', "
+               "tokenize='porter unicode61')")
+    db.execute(f"""
+        INSERT INTO [{CLINIC_SEARCH}] (rowid, {columns})
+        SELECT c.rowid, c.name, c.domain, c.street, c.city, c.state, c.zip,
+               (SELECT group_concat(coalesce(p.title, '') || ' ' || coalesce(p.text, ''), ' ')
+                  FROM pages p WHERE p.domain = c.domain AND p.gone_at IS NULL)
+        FROM clinics c""")
+
+
 def publish(db: sqlite_utils.Database) -> dict:
-    """Build coordinates and search indexes; safe to run again."""
-    located = add_coordinates(db)
+    """Build coordinates, the directory order and search indexes; safe to run again."""
+    with db.conn:
+        located = add_coordinates(db)
+        rank_tiers(db)
+        build_clinic_search(db)
     for table, columns in FTS.items():
         db[table].enable_fts(columns, create_triggers=True, replace=True, tokenize="porter")
     db.execute("ANALYZE")
