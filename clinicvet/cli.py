@@ -94,6 +94,9 @@ def datasette_command(db_path: str, port: int, host: str = "127.0.0.1") -> list[
             "--metadata", str(DATASETTE_DIR / "metadata.yml"),
             "--template-dir", str(DATASETTE_DIR / "templates"),
             "--plugins-dir", str(DATASETTE_DIR / "plugins"),
+            "--static", f"clinicvet-static:{DATASETTE_DIR / 'static'}",
+            # Facet suggestions cost more than the rest of a table page; the facets are configured.
+            "--setting", "suggest_facets", "off",
             "--host", host, "--port", str(port)]
 
 
