@@ -16,6 +16,9 @@ ROUTE_PATTERNS = {
     "at_home": r"\b(?:at-home|at home|take-home|home sessions?|shipped|mailed)\b",
 }
 ROUTES = {k: re.compile(v, re.I) for k, v in ROUTE_PATTERNS.items()}
+# Lowercase words one of which every route mention contains: lines without any are not read.
+ROUTE_TRIGGERS = ("iv", "intravenous", "infusion", "drip", "im", "intramuscular", "inject", "spravato",
+                  "esketamine", "nasal", "lozenge", "troche", "sublingual", "dissolv", "oral", "tablet")
 # Credential spellings -> the credential they count as.
 CREDENTIALS = {
     "MD": "MD", "M.D.": "MD", "DO": "DO", "D.O.": "DO", "CRNA": "CRNA", "NP": "NP", "FNP": "NP",

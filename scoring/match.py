@@ -6,7 +6,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from scoring.rubric import Modifier, Question, Rubric
-from scoring.text import Sentence
+from scoring.text import Line
 
 # Context categories that void a match outright: the sentence is not the clinic's own claim.
 VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "SELF")
@@ -83,22 +83,20 @@ class Matcher:
                 weight *= ctx.weight
         return weight
 
-    def _inherited(self, idx: int, qid: str) -> set[str]:
-        """Voiding context carried from earlier sentences of the same paragraph."""
-        sent, cats = self._sentences[idx], set()
-        if _FIRST_PERSON.search(sent.text):
+    def _inherited(self, line: Line, k: int, qid: str) -> set[str]:
+        """Voiding context carried from earlier sentences of the same paragraph (line)."""
+        sents = line.sentences()
+        cats: set[str] = set()
+        if k == 0 or _FIRST_PERSON.search(sents[k][1].text):
             return cats
-        j = idx - 1
-        while j >= 0 and self._sentences[j].url == sent.url and self._sentences[j].line == sent.line:
-            prev = self._sentences[j].text
-            cats |= context_categories(prev, 0, 0, qid, self._spans(prev)) & set(HEADING_CATEGORIES)
-            j -= 1
-        return cats
+        for _, prev in sents[:k]:
+            cats |= context_categories(prev.text, 0, 0, qid, self._spans(prev.text))
+        return cats & set(HEADING_CATEGORIES)
 
-    def _judge(self, q: Question, sig, idx: int, start: int, end: int) -> Hit | None:
-        sent = self._sentences[idx]
+    def _judge(self, q: Question, sig, line: Line, k: int, start: int, end: int) -> Hit | None:
+        sent = line.sentences()[k][1]
         cats = context_categories(sent.text, start, end, q.id, self._spans(sent.text))
-        cats |= self._heading_categories(sent.heading, q.id) | self._inherited(idx, q.id)
+        cats |= self._heading_categories(sent.heading, q.id) | self._inherited(line, k, q.id)
         cats -= sig.ignore_context
         polarity, rule = sig.polarity, sig.id
         if sent.question:
@@ -119,31 +117,44 @@ class Matcher:
         weight = sig.weight * self._page_weight(sent.url)
         return Hit(q.id, rule, polarity, weight, sent, tuple(sorted(cats)))
 
-    def match(self, sentences: list[Sentence]) -> dict[str, list[Hit]]:
-        """Hits per question over all sentences of one site (one hit per rule and sentence)."""
-        blob_parts, starts, pos = [], [], 0
-        for sent in sentences:
-            starts.append(pos)
-            blob_parts.append(sent.text)
-            pos += len(sent.text) + 1
-        blob = "\n".join(blob_parts)
-        self._sentences, self._historical = sentences, set()
+    def candidates(self, triggers: tuple[str, ...]) -> list[int]:
+        """Indexes of lines holding any trigger word (all lines when there are no triggers)."""
+        if not triggers:
+            return list(range(len(self._lines)))
+        low, starts, found = self._low, self._starts, set()
+        for word in triggers:
+            i = low.find(word)
+            while i != -1:
+                idx = bisect_right(starts, i) - 1
+                found.add(idx)
+                i = low.find(word, starts[idx + 1] if idx + 1 < len(starts) else len(low))
+        return sorted(found)
+
+    def prepare(self, lines: list[Line]) -> None:
+        """Index a site's lines for trigger look-ups."""
+        lows = [line.text.lower() for line in lines]
+        self._lines, self._historical, self._starts, pos = lines, set(), [], 0
+        for low in lows:
+            self._starts.append(pos)
+            pos += len(low) + 1
+        self._low = "\n".join(lows)
+
+    def match(self, lines: list[Line]) -> dict[str, list[Hit]]:
+        """Hits per question over all lines of one site (one hit per rule and sentence)."""
+        self.prepare(lines)
         hits: dict[str, list[Hit]] = {}
         for q in self.rubric.questions.values():
-            out, seen = [], set()
+            out = []
             for sig in q.signals:
-                for m in sig.regex.finditer(blob):
-                    idx = bisect_right(starts, m.start()) - 1
-                    if (sig.id, idx) in seen:
-                        continue
-                    sent = sentences[idx]
-                    if not all(r.search(sent.text) for r in sig.requires):
-                        continue
-                    seen.add((sig.id, idx))
-                    off = starts[idx]
-                    hit = self._judge(q, sig, idx, m.start() - off, m.end() - off)
-                    if hit:
-                        out.append(hit)
+                for idx in self.candidates(sig.triggers):
+                    line = lines[idx]
+                    for k, (_, sent) in enumerate(line.sentences()):
+                        m = sig.regex.search(sent.text)
+                        if not m or not all(r.search(sent.text) for r in sig.requires):
+                            continue
+                        hit = self._judge(q, sig, line, k, m.start(), m.end())
+                        if hit:
+                            out.append(hit)
             # A page that describes a programme as ended speaks of the past throughout.
             hits[q.id] = [h for h in out if h.polarity != "for"
                           or (q.id, h.sentence.url) not in self._historical]

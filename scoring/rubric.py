@@ -14,7 +14,8 @@ CATEGORIES = ("NEGATED", "WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "
 _TOP_KEYS = {"version", "description", "scoring", "tiers", "modifiers", "page_contexts", "questions"}
 _QUESTION_KEYS = {"ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
                   "signals", "staff_rule", "red_flag"}
-_SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context"}
+_SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
+                "triggers"}
 _MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions"}
 _PAGE_KEYS = {"id", "phrase", "url", "weight"}
 _TIER_KEYS = {"id", "name", "min_score", "meaning"}
@@ -35,6 +36,7 @@ class Signal:
     regex: re.Pattern
     requires: list[re.Pattern]
     ignore_context: set[str]
+    triggers: tuple[str, ...] = ()  # lowercase; empty = run on every line
 
 
 @dataclass
@@ -124,12 +126,15 @@ class _Loader:
             if cat not in CATEGORIES:
                 raise self.fail(f"{where}.ignore_context[{i}]", f"unknown category {cat!r}")
         requires = raw.get("requires", [])
+        triggers = raw.get("triggers", [])
+        if not isinstance(triggers, list) or not all(isinstance(t, str) and t for t in triggers):
+            raise self.fail(f"{where}.triggers", "must be a list of non-empty strings")
         return Signal(
             id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
             weight=float(raw.get("weight", 1.0)),
             regex=self.patterns(raw["patterns"], f"{where}.patterns"),
             requires=[self.patterns(r, f"{where}.requires[{i}]") for i, r in enumerate(requires)],
-            ignore_context=set(ignore))
+            ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers))
 
     def modifier(self, raw, where: str) -> Modifier:
         raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)

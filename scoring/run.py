@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
-from scoring.facts import Facts, extract_facts
+from scoring.facts import ROUTE_TRIGGERS, Facts, extract_facts
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
-from scoring.text import Page, site_sentences
+from scoring.text import Page, site_lines
 from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class SiteScore:
     red_flag: bool
     rubric_version: str
     pages: int = 0
-    sentences: int = 0
+    lines: int = 0
     hits: dict = field(default_factory=dict)
 
 
@@ -43,13 +43,18 @@ def default_rubric() -> Rubric:
 def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     """Score one site from its stored pages (no database needed)."""
     rubric = rubric or default_rubric()
-    sentences = site_sentences(pages)
+    lines = site_lines(pages)
     matcher = Matcher(rubric)
-    hits = matcher.match(sentences)
+    hits = matcher.match(lines)
     # Routes come from the clinic's own plain statements: no blog, FAQ question, negation or warning.
-    own = "\n".join(s.text for s in sentences if not s.question
-                     and not any(c.url.search(s.url) for c in rubric.page_contexts)
-                     and not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"})
+    own = []
+    for idx in matcher.candidates(ROUTE_TRIGGERS):
+        line = lines[idx]
+        if line.question or any(c.url.search(line.url) for c in rubric.page_contexts):
+            continue
+        own += [s.text for _, s in line.sentences()
+                if not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"}]
+    own = "\n".join(own)
     facts = extract_facts(pages, own)
     verdicts = {}
     for q in rubric.questions.values():
@@ -60,7 +65,7 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
         facts.routes.append("at_home")
     elif not red and "at_home" in facts.routes:
         facts.routes.remove("at_home")
-    return SiteScore(verdicts, facts, score, tier, red, rubric.version, len(pages), len(sentences), hits)
+    return SiteScore(verdicts, facts, score, tier, red, rubric.version, len(pages), len(lines), hits)
 
 
 def _site_pages(db: sqlite_utils.Database, domain: str) -> list[Page]:

@@ -9,7 +9,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9¿¡])")
 # Abbreviations that end in a period but never end a sentence.
 _ABBREV = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Dra|St|Ste|No|vs|e\.g|i\.e|approx|Inc|Co|Jr|Sr|Mt|Ft|[A-Z])\.)$")
 _YES = re.compile(r"^(?:yes|yep|absolutely|of course|definitely|sí)\b", re.I)
-_NO = re.compile(r"^(?:no|nope|not (?:at this time|currently|yet|right now))\b(?!\s+(?:referral|problem|matter|one|longer))", re.I)
+_NO = re.compile(r"^(?:no|nope|never|not (?:at this time|currently|yet|right now))\b(?!\s+(?:referral|problem|matter|one|longer))", re.I)
 
 
 @dataclass
@@ -47,10 +47,36 @@ def split_sentences(line: str) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
-def page_sentences(page: Page, seen: set[str] | None = None) -> list[Sentence]:
-    """Sentences of one page; lines already in seen (boilerplate from other pages) are skipped."""
+@dataclass
+class Line:
+    """One distinct text line (block) of a site; split into sentences only when a signal needs it."""
+    text: str
+    url: str
+    index: int
+    question: bool = False
+    answer: str | None = None
+    heading: str = ""
+    _sentences: list | None = None
+
+    def sentences(self) -> list[tuple[int, Sentence]]:
+        """(offset in line, Sentence) pairs."""
+        if self._sentences is None:
+            parts = [self.text] if self.question else split_sentences(self.text)
+            out, pos = [], 0
+            for part in parts:
+                at = self.text.find(part, pos)
+                at = pos if at < 0 else at
+                out.append((at, Sentence(part, self.url, self.index, self.question, self.answer,
+                                         self.heading)))
+                pos = at + len(part)
+            self._sentences = out
+        return self._sentences
+
+
+def page_lines(page: Page, seen: set[str] | None = None) -> list[Line]:
+    """Lines of one page; lines already in seen (boilerplate from other pages) are skipped."""
     lines = page.text.translate(_QUOTES).split("\n")
-    out: list[Sentence] = []
+    out: list[Line] = []
     heading = ""
     for i, line in enumerate(lines):
         line = line.strip()
@@ -60,22 +86,26 @@ def page_sentences(page: Page, seen: set[str] | None = None) -> list[Sentence]:
             if line in seen:
                 continue
             seen.add(line)
-        is_question = line.endswith("?")
+        is_question = line[-1] == "?"
         answer = None
         if is_question and i + 1 < len(lines):
             nxt = lines[i + 1].strip()
             answer = "yes" if _YES.match(nxt) else "no" if _NO.match(nxt) else None
-        if is_question or (len(line) < 80 and not line.endswith((".", "!", ":", ","))):
+        out.append(Line(line, page.url, i, is_question, answer, heading))
+        if is_question or (len(line) < 80 and line[-1] not in ".!:,"):
             heading = line
-        for text in ([line] if is_question else split_sentences(line)):
-            out.append(Sentence(text, page.url, i, is_question, answer, heading))
+    return out
+
+
+def site_lines(pages: list[Page]) -> list[Line]:
+    """Lines of every page of a site, home page first; each repeated line (nav, footer) once."""
+    seen: set[str] = set()
+    out: list[Line] = []
+    for page in sorted(pages, key=lambda p: (p.url.count("/"), p.url)):
+        out.extend(page_lines(page, seen))
     return out
 
 
 def site_sentences(pages: list[Page]) -> list[Sentence]:
-    """Sentences of every page of a site, each repeated line (nav, footer) counted once."""
-    seen: set[str] = set()
-    out: list[Sentence] = []
-    for page in sorted(pages, key=lambda p: (p.url.count("/"), p.url)):
-        out.extend(page_sentences(page, seen))
-    return out
+    """Sentences of every page of a site, each repeated line counted once."""
+    return [s for line in site_lines(pages) for _, s in line.sentences()]
