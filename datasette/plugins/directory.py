@@ -18,8 +18,9 @@ TEMPLATE_DATABASE = "clinics"
 QUESTIONS = ("physician_led", "monitoring", "screening", "integration_support", "at_home_mail_order")
 VERDICT_WORDS = {"yes": "Yes", "no": "No", "not_stated": "Not stated", "red_flag": "⚠ Red flag",
                  "none": "No sign"}
-ROUTE_WORDS = {"iv": "IV infusion", "im": "injection (IM)", "nasal": "nasal spray",
-               "oral_sublingual": "tablet / lozenge", "at_home": "at home"}
+ROUTE_WORDS = {"iv": "IV infusion", "im": "injection (IM)", "nasal_esketamine": "esketamine nasal spray (Spravato)",
+               "nasal_ketamine": "ketamine nasal spray", "oral_sublingual": "tablet / lozenge",
+               "at_home": "at home"}
 # Tables where "domain" is the primary key: Datasette links those cells itself.
 DOMAIN_PK_TABLES = {"clinics", "sites"}
 

@@ -93,6 +93,20 @@ def fetch(conn, domain: str) -> dict:
     }
 
 
+def quotes(rows: list[dict]) -> list[dict]:
+    """Evidence rows as quotes to show; one quote per sentence and page, listing every rule it matched."""
+    shown: dict[tuple, dict] = {}
+    for e in rows:
+        key = (e["quote"], e["url"], e["polarity"])
+        if key in shown:
+            shown[key]["rules"].append(e["rule_id"])
+            continue
+        shown[key] = {"quote": e["quote"], "href": safe_href(e["url"]), "url": e["url"],
+                      "page": page_label(e["url"]), "rules": [e["rule_id"]],
+                      "supports": e["polarity"] == "for"}
+    return list(shown.values())
+
+
 def question_cards(config: dict, data: dict) -> list[dict]:
     """One card a question: wording, verdict in plain words, evidence, and what to ask."""
     rubric = rubric_text().get("questions", {})
@@ -106,10 +120,7 @@ def question_cards(config: dict, data: dict) -> list[dict]:
         row = verdicts.get(qid) or {}
         verdict = row.get("verdict") or (data["clinic"] or {}).get(qid) or "not_stated"
         default = (text.get("verdicts") or {}).get("default", "none" if qid == "at_home_mail_order" else "not_stated")
-        evidence = [{"quote": e["quote"], "href": safe_href(e["url"]), "url": e["url"],
-                     "page": page_label(e["url"]), "rule_id": e["rule_id"],
-                     "supports": e["polarity"] == "for"}
-                    for e in data["evidence"] if e["question"] == qid]
+        evidence = quotes([e for e in data["evidence"] if e["question"] == qid])
         cards.append({
             "id": qid, "title": text.get("title") or qid.replace("_", " "),
             "ask": text.get("ask"), "why": text.get("why"),
