@@ -17,8 +17,9 @@ ROUTE_PATTERNS = {
 }
 ROUTES = {k: re.compile(v, re.I) for k, v in ROUTE_PATTERNS.items()}
 # Lowercase words one of which every route mention contains: lines without any are not read.
-ROUTE_TRIGGERS = ("iv", "intravenous", "infusion", "drip", "im", "intramuscular", "inject", "spravato",
-                  "esketamine", "nasal", "lozenge", "troche", "sublingual", "dissolv", "oral", "tablet")
+ROUTE_TRIGGERS = (" iv", "iv ", "(iv", "intravenous", "infusion", "drip", " im ", " im,", "(im", "im)",
+                  "intramuscular", "inject", "spravato", "esketamine", "nasal", "lozenge", "troche",
+                  "sublingual", "dissolv", "oral ", "tablet")
 # Credential spellings -> the credential they count as.
 CREDENTIALS = {
     "MD": "MD", "M.D.": "MD", "DO": "DO", "D.O.": "DO", "CRNA": "CRNA", "NP": "NP", "FNP": "NP",

@@ -31,6 +31,18 @@ def _modifier_spans(text: str, modifiers: list[Modifier]) -> list[tuple[Modifier
     return [(m, x.start(), x.end()) for m in modifiers for x in m.regex.finditer(text)]
 
 
+_UNIONS: dict[int, re.Pattern] = {}
+
+
+def _cue_union(rubric: Rubric) -> re.Pattern:
+    """One pattern matching any non-terminator cue of the rubric, compiled once per rubric."""
+    key = id(rubric)
+    if key not in _UNIONS:
+        parts = [m.regex.pattern for m in rubric.modifiers if m.direction != "terminate"]
+        _UNIONS[key] = re.compile("|".join(f"(?:{p})" for p in parts), re.I)
+    return _UNIONS[key]
+
+
 def _blocked(spans, lo: int, hi: int) -> bool:
     return any(m.direction == "terminate" and lo <= s < hi for m, s, _ in spans)
 
@@ -59,11 +71,17 @@ class Matcher:
     def __init__(self, rubric: Rubric):
         self.rubric = rubric
         self._span_cache: dict[str, list] = {}
+        self._any_cue = _cue_union(rubric)
 
     def _spans(self, text: str) -> list:
         spans = self._span_cache.get(text)
         if spans is None:
-            spans = self._span_cache[text] = _modifier_spans(text, self.rubric.modifiers)
+            # Most sentences hold no cue at all: one search over the union of cues settles that.
+            if self._any_cue.search(text):
+                spans = _modifier_spans(text, self.rubric.modifiers)
+            else:
+                spans = []
+            self._span_cache[text] = spans
         return spans
 
     def sentence_categories(self, text: str) -> set[str]:
@@ -148,6 +166,8 @@ class Matcher:
             for sig in q.signals:
                 for idx in self.candidates(sig.triggers):
                     line = lines[idx]
+                    if not sig.regex.search(line.text):
+                        continue
                     for k, (_, sent) in enumerate(line.sentences()):
                         m = sig.regex.search(sent.text)
                         if not m or not all(r.search(sent.text) for r in sig.requires):

@@ -32,7 +32,6 @@ class Sentence:
     heading: str = ""
 
 
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def split_sentences(line: str) -> list[str]:
@@ -75,7 +74,10 @@ class Line:
 
 def page_lines(page: Page, seen: set[str] | None = None) -> list[Line]:
     """Lines of one page; lines already in seen (boilerplate from other pages) are skipped."""
-    lines = page.text.translate(_QUOTES).split("\n")
+    text = page.text
+    if "\u2019" in text or "\u2018" in text:
+        text = text.replace("\u2019", "'").replace("\u2018", "'")
+    lines = text.split("\n")
     out: list[Line] = []
     heading = ""
     for i, line in enumerate(lines):
