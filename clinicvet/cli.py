@@ -29,15 +29,24 @@ def echo_progress(totals: dict) -> None:
         click.echo(line, err=True)
 
 
+def remember_timeout(ctx, param, value):
+    # Kept on the context so that every crawling command takes --timeout without a new parameter.
+    ctx.meta["crawl_timeout"] = value
+
+
 def crawl_options(fn):
+    fn = click.option("--timeout", type=click.FloatRange(0.1), expose_value=False, callback=remember_timeout,
+                      help="Seconds to wait for one page before giving up on it (default 20).")(fn)
     fn = click.option("--max-pages", type=click.IntRange(1), help="Pages per site (default 25).")(fn)
     fn = click.option("--delay", type=click.FloatRange(0), help="Seconds between requests to one site (default 1).")(fn)
     fn = click.option("--depth", type=click.IntRange(0), help="Link depth from the home page (default 4).")(fn)
+    fn = click.option("--unreachable-after", type=click.IntRange(1),
+                      help="Failed crawls in a row before a site shows as unreachable (default 3).")(fn)
     fn = click.option("--silent", is_flag=True, help="No progress output.")(fn)
     return fn
 
 
-def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, silent) -> None:
+def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, silent, unreachable_after=None):
     from crawler.run import LockedError, run_crawl
 
     try:
@@ -49,9 +58,14 @@ def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, 
         overrides["CLINICVET_MAX_PAGES"] = max_pages
     if delay is not None:
         overrides.update(DOWNLOAD_DELAY=delay, AUTOTHROTTLE_START_DELAY=delay,
-                         AUTOTHROTTLE_ENABLED=delay > 0, RANDOMIZE_DOWNLOAD_DELAY=delay > 0)
+                         AUTOTHROTTLE_ENABLED=delay > 0)
     if depth is not None:
         overrides["CLINICVET_DEPTH_LIMIT"] = depth
+    context = click.get_current_context(silent=True)
+    if context and context.meta.get("crawl_timeout"):
+        overrides["DOWNLOAD_TIMEOUT"] = context.meta["crawl_timeout"]
+    if unreachable_after:
+        overrides["CLINICVET_UNREACHABLE_AFTER"] = unreachable_after
     try:
         summary = run_crawl(db_path, seeds, seeds_file=str(seeds_file), kind=kind, overrides=overrides,
                             progress=None if silent else echo_progress)
@@ -60,23 +74,30 @@ def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, 
     if not silent and sys.stderr.isatty():
         click.echo(err=True)
     resumed = f" (resumed crawl, {summary.sites_skipped} sites already done)" if summary.resumed else ""
-    click.echo(f"crawl {summary.crawl_id}: {summary.sites} sites, {summary.pages_fetched} pages, "
+    unchanged = f", {summary.not_modified} unchanged" if kind == "recrawl" else ""
+    click.echo(f"{kind} {summary.crawl_id}: {summary.sites} sites, {summary.pages_fetched} pages{unchanged}, "
                f"{summary.errors} errors, {len(summary.failed_sites)} sites failed, "
                f"{summary.duration_s:.1f}s{resumed}", err=True)
     for site in summary.failed_sites[:20]:
         click.echo(f"  failed: {site['domain']}: {site['status_reason']}", err=True)
     if summary.status != "ok":
-        fail(f"crawl {summary.crawl_id} {summary.status}" +
+        fail(f"{kind} {summary.crawl_id} {summary.status}" +
              (": every site failed" if summary.status == "failed" else "; run the same command again to finish it"))
+    return summary
 
 
-def do_score(db_path: str) -> None:
+def do_score(db_path: str, domains: list[str] | None = None) -> None:
     from clinicvet.db import open_db
     from scoring.run import score_db
 
     db = open_db(db_path)
-    summary = score_db(db)
-    click.echo(f"score: {summary}", err=True)
+    if domains is not None and not domains:
+        click.echo("score: no site changed, nothing to re-score", err=True)
+        return
+    summary = score_db(db, domains=domains)
+    tiers = ", ".join(f"{count} {tier}" for tier, count in sorted(summary.get("tiers", {}).items()))
+    click.echo(f"score: {summary['sites']} sites, {summary['red_flags']} red flags, {summary['changes']} changes"
+               f" (rubric {summary['rubric_version']}){': ' + tiers if tiers else ''}", err=True)
 
 
 def do_publish(db_path: str) -> None:
@@ -110,9 +131,9 @@ def cli():
 @click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False), help="CSV with name,url[,city,state].")
 @DB_OPTION
 @crawl_options
-def crawl(db_path, seeds_file, max_pages, delay, depth, silent):
+def crawl(db_path, seeds_file, max_pages, delay, depth, unreachable_after, silent):
     """Crawl each seed clinic website politely and store its pages."""
-    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent)
+    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent, unreachable_after)
 
 
 @cli.command()
@@ -148,11 +169,32 @@ def serve(db_path, port, host):
 @click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False))
 @DB_OPTION
 @crawl_options
-def run(db_path, seeds_file, max_pages, delay, depth, silent):
+def run(db_path, seeds_file, max_pages, delay, depth, unreachable_after, silent):
     """Crawl, score and publish in one go."""
-    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent)
+    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent, unreachable_after)
     do_score(db_path)
     do_publish(db_path)
+
+
+@cli.command()
+@click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False))
+@DB_OPTION
+@crawl_options
+def recrawl(db_path, seeds_file, max_pages, delay, depth, unreachable_after, silent):
+    """Recrawl incrementally, re-score changed sites and publish; exit 1 with a reason if anything failed."""
+    summary = do_crawl(db_path, seeds_file, "recrawl", max_pages, delay, depth, silent, unreachable_after)
+    from clinicvet.db import open_db
+
+    db = open_db(db_path)
+    never_scored = [r["domain"] for r in db.query(
+        "SELECT domain FROM sites WHERE domain NOT IN (SELECT domain FROM clinics)")]
+    db.conn.close()
+    do_score(db_path, sorted(set(summary.changed_domains) | set(never_scored)))
+    do_publish(db_path)
+    if summary.failed_sites:
+        first = summary.failed_sites[0]
+        fail(f"recrawl {summary.crawl_id}: {len(summary.failed_sites)} of {summary.sites} sites failed "
+             f"(kept their last good data), e.g. {first['domain']}: {first['status_reason']}")
 
 
 @cli.command()

@@ -19,6 +19,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "status": str,          # new | ok | stale | unreachable
         "status_reason": str, "stale_since": str, "failed_crawls": int,
         "last_crawl_id": int, "last_success_at": str,
+        "last_changed_crawl_id": int,  # the latest crawl that found a new, modified or gone page
     }, "domain"),
     # One row a crawl or recrawl run.
     "crawls": ({

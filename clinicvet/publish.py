@@ -87,9 +87,18 @@ def build_clinic_search(db: sqlite_utils.Database) -> None:
         FROM clinics c""")
 
 
+def sync_site_health(db: sqlite_utils.Database) -> None:
+    """Show each clinic's crawl health (ok, stale, unreachable) even when it was not re-scored."""
+    db.execute("""UPDATE clinics SET
+        site_status = (SELECT status FROM sites WHERE sites.domain = clinics.domain),
+        last_crawled_at = COALESCE((SELECT last_success_at FROM sites WHERE sites.domain = clinics.domain),
+                                   last_crawled_at)""")
+
+
 def publish(db: sqlite_utils.Database) -> dict:
     """Build coordinates, the directory order and search indexes; safe to run again."""
     with db.conn:
+        sync_site_health(db)
         located = add_coordinates(db)
         rank_tiers(db)
         build_clinic_search(db)

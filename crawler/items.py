@@ -35,6 +35,24 @@ class FetchErrorItem:
 @dataclass
 class SiteDoneItem:
     domain: str
-    pages: int = 0
+    pages: int = 0  # pages answered well, unchanged ones included
+    changed: int = 0  # new, modified or gone pages
     errors: int = 0
     reasons: list = field(default_factory=list)
+
+
+@dataclass
+class NotModifiedItem:
+    """A known page that answered 304, or 200 with the content we already have."""
+    url: str
+    domain: str
+    at: str
+
+
+@dataclass
+class GoneItem:
+    """A known page that now answers 404 or 410: marked gone, never deleted."""
+    url: str
+    domain: str
+    at: str
+    status: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from clinicvet.db import now, open_db
-from crawler.items import FetchErrorItem, PageItem, SiteDoneItem
+from crawler.items import FetchErrorItem, GoneItem, NotModifiedItem, PageItem, SiteDoneItem
 
 
 class SQLitePipeline:
@@ -17,7 +17,9 @@ class SQLitePipeline:
         self.unreachable_after = unreachable_after
         self.pages: list[dict] = []
         self.errors: list[dict] = []
-        self.counts = {"pages_fetched": 0, "errors": 0, "bytes_fetched": 0}
+        self.unchanged: list[tuple] = []
+        self.gone: list[tuple] = []
+        self.counts = {"pages_fetched": 0, "not_modified": 0, "errors": 0, "bytes_fetched": 0}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -28,7 +30,7 @@ class SQLitePipeline:
     def open_spider(self, spider=None):
         self.db = open_db(self.db_path)
         # A resumed crawl goes on counting from where the killed run left its row.
-        row = next(self.db.query("SELECT pages_fetched, errors, bytes_fetched FROM crawls WHERE id = ?",
+        row = next(self.db.query("SELECT pages_fetched, not_modified, errors, bytes_fetched FROM crawls WHERE id = ?",
                                  [self.crawl_id]), None)
         if row:
             self.counts = {key: row[key] or 0 for key in self.counts}
@@ -43,16 +45,21 @@ class SQLitePipeline:
         elif isinstance(item, FetchErrorItem):
             self.errors.append({**dataclasses.asdict(item), "crawl_id": self.crawl_id})
             self.counts["errors"] += 1
+        elif isinstance(item, NotModifiedItem):
+            self.unchanged.append((item.at, item.url))
+            self.counts["not_modified"] += 1
+        elif isinstance(item, GoneItem):
+            self.gone.append((item.at, item.at, item.url))
         elif isinstance(item, SiteDoneItem):
             self.flush()
             self.finish_site(item)
-        if len(self.pages) + len(self.errors) >= self.batch_size:
+        if len(self.pages) + len(self.errors) + len(self.unchanged) >= self.batch_size:
             self.flush()
         return item
 
     def flush(self) -> None:
         """Write buffered pages and errors in one transaction."""
-        if not (self.pages or self.errors):
+        if not (self.pages or self.errors or self.unchanged or self.gone):
             return
         with self.db.conn:
             if self.pages:
@@ -60,10 +67,16 @@ class SQLitePipeline:
                 self.db.execute("UPDATE pages SET first_seen_at = fetched_at WHERE first_seen_at IS NULL")
             if self.errors:
                 self.db["fetch_log"].insert_all(self.errors, batch_size=500)
+            if self.unchanged:
+                self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = NULL WHERE url = ?", self.unchanged)
+            if self.gone:
+                self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = COALESCE(gone_at, ?) WHERE url = ?",
+                                         self.gone)
             self.db.execute(
-                "UPDATE crawls SET pages_fetched = ?, errors = ?, bytes_fetched = ? WHERE id = ?",
-                [self.counts["pages_fetched"], self.counts["errors"], self.counts["bytes_fetched"], self.crawl_id])
-        self.pages, self.errors = [], []
+                "UPDATE crawls SET pages_fetched = ?, not_modified = ?, errors = ?, bytes_fetched = ? WHERE id = ?",
+                [self.counts["pages_fetched"], self.counts["not_modified"], self.counts["errors"],
+                 self.counts["bytes_fetched"], self.crawl_id])
+        self.pages, self.errors, self.unchanged, self.gone = [], [], [], []
 
     def finish_site(self, item: SiteDoneItem) -> None:
         """Record a site's health; a site with no good page keeps the pages it had."""
@@ -72,8 +85,9 @@ class SQLitePipeline:
             if item.pages:
                 self.db.execute(
                     "UPDATE sites SET status = 'ok', status_reason = NULL, stale_since = NULL, failed_crawls = 0, "
-                    "last_success_at = ?, last_crawl_id = ?, updated_at = ? WHERE domain = ?",
-                    [stamp, self.crawl_id, stamp, item.domain])
+                    "last_success_at = ?, last_crawl_id = ?, updated_at = ?, "
+                    "last_changed_crawl_id = CASE WHEN ? THEN ? ELSE last_changed_crawl_id END WHERE domain = ?",
+                    [stamp, self.crawl_id, stamp, item.changed > 0, self.crawl_id, item.domain])
             else:
                 reason = "; ".join(item.reasons) or "no page could be fetched"
                 self.db.execute(

@@ -28,7 +28,9 @@ class CrawlSummary:
     pages_fetched: int
     errors: int
     duration_s: float
+    not_modified: int = 0
     failed_sites: list = field(default_factory=list)
+    changed_domains: list = field(default_factory=list)
     resumed: bool = False
 
 
@@ -89,6 +91,19 @@ def begin_crawl(db, kind: str, seeds_file: str, seeds: list[Seed]) -> tuple[int,
     return crawl_id, set(), False
 
 
+def known_pages(db, seeds: list[Seed]) -> dict:
+    """Pages stored for these sites, with what a conditional request and link walk need."""
+    domains = [s.domain for s in seeds]
+    known = {}
+    for start in range(0, len(domains), 500):
+        chunk = domains[start:start + 500]
+        for row in db.query(
+                "SELECT url, domain, etag, last_modified, content_hash, links, depth, gone_at FROM pages "
+                f"WHERE status = 200 AND domain IN ({','.join('?' * len(chunk))})", chunk):
+            known[row["url"]] = row
+    return known
+
+
 def crawler_settings(db_path, crawl_id: int, overrides: dict | None = None) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -107,11 +122,13 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         db = open_db(db_path)
         register_seeds(db, seeds)
         crawl_id, done, resumed = begin_crawl(db, kind, seeds_file, seeds)
-        process = CrawlerProcess(crawler_settings(db_path, crawl_id, overrides), install_root_handler=False)
+        known = known_pages(db, seeds) if kind == "recrawl" else {}
+        settings = crawler_settings(db_path, crawl_id, overrides)
+        process = CrawlerProcess(settings)
         from crawler.spiders.clinic import ClinicSpider  # after settings: the spider imports twisted
 
         crawler = process.create_crawler(ClinicSpider)
-        process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress)
+        process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known)
         process.start()
         reason = crawler.stats.get_value("finish_reason") or "unknown"
         status = "ok" if reason == "finished" else "interrupted"
@@ -121,7 +138,9 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
             f"AND domain IN ({','.join('?' * len(crawled))})", [crawl_id, *crawled])] if crawled else []
         if status == "ok" and crawled and len(failed) == len(crawled):
             status = "failed"
-        totals = next(db.query("SELECT pages_fetched, errors FROM crawls WHERE id = ?", [crawl_id]))
+        totals = next(db.query("SELECT pages_fetched, not_modified, errors FROM crawls WHERE id = ?", [crawl_id]))
+        changed = [r["domain"] for r in db.query(
+            "SELECT domain FROM sites WHERE last_changed_crawl_id = ?", [crawl_id])]
         duration = time.monotonic() - started
         with db.conn:
             db.execute("UPDATE crawls SET status = ?, finished_at = ?, duration_s = COALESCE(duration_s, 0) + ?, "
@@ -129,5 +148,6 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
                        [status, now(), round(duration, 3), f"finish reason: {reason}", crawl_id])
         db.conn.close()
     return CrawlSummary(crawl_id=crawl_id, status=status, sites=len(seeds), sites_skipped=len(done),
-                        pages_fetched=totals["pages_fetched"] or 0, errors=totals["errors"] or 0,
-                        duration_s=duration, failed_sites=failed, resumed=resumed)
+                        pages_fetched=totals["pages_fetched"] or 0, not_modified=totals["not_modified"] or 0,
+                        errors=totals["errors"] or 0, duration_s=duration, failed_sites=failed,
+                        changed_domains=changed, resumed=resumed)

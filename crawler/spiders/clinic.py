@@ -18,7 +18,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from clinicvet.db import now
 from clinicvet.seeds import Seed, site_key
 from crawler.extract import extract_page
-from crawler.items import FetchErrorItem, PageItem, SiteDoneItem
+from crawler.items import FetchErrorItem, GoneItem, NotModifiedItem, PageItem, SiteDoneItem
 from crawler.links import relevance, same_site, skip_reason
 from crawler.middlewares import OffSiteRedirect
 
@@ -36,6 +36,7 @@ class SiteState:
     budget_used: int = 0
     in_flight: int = 0
     pages: int = 0
+    changed: int = 0
     errors: int = 0
     reasons: list = field(default_factory=list)
     done: bool = False
@@ -62,8 +63,14 @@ class ClinicSpider(scrapy.Spider):
     name = "clinic"
 
     def __init__(self, seeds: list[Seed], max_pages: int | None = None, depth_limit: int | None = None,
-                 skip_domains: set | None = None, progress=None, **kwargs):
+                 skip_domains: set | None = None, progress=None, known: dict | None = None, **kwargs):
         super().__init__(**kwargs)
+        # url -> {"domain", "etag", "last_modified", "content_hash", "links", "depth"} of pages stored
+        # earlier: a recrawl asks for them conditionally and walks their stored links when unchanged.
+        self.known = known or {}
+        self.known_by_site: dict[str, list] = {}
+        for url, page in self.known.items():
+            self.known_by_site.setdefault(page["domain"], []).append((url, page))
         self.sites = {s.domain: SiteState(seed=s, key=site_key(s.domain)) for s in seeds
                       if s.domain not in (skip_domains or set())}
         self._max_pages = max_pages
@@ -71,7 +78,7 @@ class ClinicSpider(scrapy.Spider):
         self._order = itertools.count()
         self._progress = progress
         self._last_progress = 0.0
-        self.totals = {"sites": len(self.sites), "sites_done": 0, "pages": 0, "errors": 0}
+        self.totals = {"sites": len(self.sites), "sites_done": 0, "pages": 0, "not_modified": 0, "errors": 0}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -90,6 +97,9 @@ class ClinicSpider(scrapy.Spider):
             st.seen.add(st.seed.url)
             st.budget_used += 1
             yield self._request(st, st.seed.url, 0)
+            # A recrawl re-checks every page it knows, even one no longer linked, so none goes unnoticed.
+            for url, page in self.known_by_site.get(st.seed.domain, []):
+                self._enqueue(st, url, "", page["depth"] or 1)
             sitemap = st.seed.url.split("/", 3)[:3]
             st.in_flight += 1
             yield scrapy.Request("/".join(sitemap) + "/sitemap.xml", callback=self.parse_sitemap,
@@ -98,8 +108,16 @@ class ClinicSpider(scrapy.Spider):
 
     def _request(self, st: SiteState, url: str, depth: int) -> scrapy.Request:
         st.in_flight += 1
-        return scrapy.Request(url, callback=self.parse_page, errback=self.page_failed,
-                              meta={"site": st.seed.domain, "site_key": st.key, "page_depth": depth})
+        meta = {"site": st.seed.domain, "site_key": st.key, "page_depth": depth}
+        headers = {}
+        page = self.known.get(url)
+        if page:
+            if page["etag"]:
+                headers["If-None-Match"] = page["etag"]
+            if page["last_modified"]:
+                headers["If-Modified-Since"] = page["last_modified"]
+            meta["handle_httpstatus_list"] = [304]
+        return scrapy.Request(url, callback=self.parse_page, errback=self.page_failed, headers=headers, meta=meta)
 
     def _enqueue(self, st: SiteState, url: str, anchor: str, depth: int) -> None:
         if url in st.seen or depth > self.depth_limit or not same_site(url, st.key) or skip_reason(url):
@@ -116,7 +134,8 @@ class ClinicSpider(scrapy.Spider):
         if st.in_flight == 0 and not st.done:
             st.done = True
             self.totals["sites_done"] += 1
-            yield SiteDoneItem(domain=st.seed.domain, pages=st.pages, errors=st.errors, reasons=st.reasons[:3])
+            yield SiteDoneItem(domain=st.seed.domain, pages=st.pages, changed=st.changed, errors=st.errors,
+                               reasons=st.reasons[:3])
         self._report()
 
     def _report(self, force: bool = False):
@@ -130,7 +149,12 @@ class ClinicSpider(scrapy.Spider):
         st.seen.add(response.url)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
         body = response.body
-        if not isinstance(response, scrapy.http.HtmlResponse) and "html" not in content_type:
+        page = self.known.get(response.url)
+        if page and (response.status == 304 or hashlib.sha256(body).hexdigest() == page["content_hash"]):
+            yield self._unchanged(st, response.url, page, response.meta.get("page_depth", 0))
+        elif response.status == 304:  # a 304 for a page we never stored: nothing to reuse
+            yield self._error(st, response.url, 304, "304 Not Modified for an unknown page")
+        elif not isinstance(response, scrapy.http.HtmlResponse) and "html" not in content_type:
             yield self._error(st, response.url, response.status, f"not an HTML page ({content_type or 'no type'})")
         elif b"\x00" in body[:2048]:
             yield self._error(st, response.url, response.status, "binary content served as HTML")
@@ -138,12 +162,21 @@ class ClinicSpider(scrapy.Spider):
             yield self._page(st, response, content_type)
         yield from self._next(st)
 
+    def _unchanged(self, st: SiteState, url: str, page: dict, depth: int) -> NotModifiedItem:
+        """Count an unchanged page as fetched and walk the links stored with it: no re-parsing."""
+        for link in json.loads(page["links"] or "[]"):
+            self._enqueue(st, link["url"], link.get("text", ""), depth + 1)
+        st.pages += 1
+        self.totals["not_modified"] += 1
+        return NotModifiedItem(url=url, domain=st.seed.domain, at=now())
+
     def _page(self, st: SiteState, response, content_type: str) -> PageItem:
         depth = response.meta.get("page_depth", 0)
         page = extract_page(response.text, response.url)
         for link in page.links:
             self._enqueue(st, link["url"], link["text"], depth + 1)
         st.pages += 1
+        st.changed += 1
         self.totals["pages"] += 1
         header = lambda name: (response.headers.get(name) or b"").decode("latin-1") or None  # noqa: E731
         return PageItem(
@@ -168,6 +201,9 @@ class ClinicSpider(scrapy.Spider):
         status, reason = describe_failure(failure)
         if reason == "disallowed by robots.txt":
             st.budget_used -= 1  # never fetched: the budget goes to the next link
+        if status in (404, 410) and request.url in self.known:
+            st.changed += not self.known[request.url]["gone_at"]
+            yield GoneItem(url=request.url, domain=st.seed.domain, at=now(), status=status)
         yield self._error(st, request.url, status, reason)
         yield from self._next(st)
 
