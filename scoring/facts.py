@@ -32,6 +32,8 @@ _CRED_ALT = "|".join(re.escape(c) for c in sorted(CREDENTIALS, key=len, reverse=
 _NAMED = re.compile(
     r"(?:^|(?<=[\s(]))((?:Dr\.|Dra\.)?\s?[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]*){1,3}),\s*"
     rf"((?:(?:{_CRED_ALT})(?![\w-])(?:,\s*|\s+(?=(?:{_CRED_ALT})(?![\w-]))|$)?)+)")
+# Every _NAMED match holds ", <credential>": lines without one are not read.
+_CRED_HINT = re.compile(rf",[^\S\n]*(?:{_CRED_ALT})(?![\w-])")
 _PHONE = re.compile(r"\(?\b(\d{3})\)?[\s.-]{0,2}(\d{3})[\s.-](\d{4})\b")
 _CITY_LINE = re.compile(r"(?:^|,\s*|[·|•]\s*)([A-Z][A-Za-z .'-]+),\s*([A-Z]{2})\s+(\d{5})(?:-\d{4})?\b")
 _STREET = re.compile(r"(?:^|(?<=[\s:·|]))\d+[A-Za-z]?\s+[A-Z0-9][\w .'-]*?(?:,\s*(?:Suite|Ste\.?|Unit|#)\s*[\w-]+)?$")
@@ -151,8 +153,14 @@ def staff_credentials(pages: list[Page]) -> list[dict]:
     for page in pages:
         if _BLOG.search(page.url):
             continue
-        for line in page.text.split("\n"):
-            for m in _NAMED.finditer(line):
+        text, end = page.text, -1
+        for hint in _CRED_HINT.finditer(page.text):
+            if hint.start() < end:
+                continue  # this line was read already
+            start = text.rfind("\n", 0, hint.start()) + 1
+            end = text.find("\n", hint.start())
+            end = len(text) if end < 0 else end
+            for m in _NAMED.finditer(text[start:end]):
                 name = m.group(1).strip()
                 creds = re.findall(_CRED_ALT, m.group(2))
                 norm = [CREDENTIALS[c] for c in creds if c in CREDENTIALS]

@@ -14,6 +14,65 @@ VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "
 # sentences after it in its paragraph unless they speak for the clinic ("we", "our").
 HEADING_CATEGORIES = ("WARNING", "RESEARCH", "HYPOTHETICAL", "HISTORICAL")
 _FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've)\b", re.I)
+_NEWLINE = re.compile("\n")
+_NEWLINE_BYTES = re.compile(b"\n")
+
+
+def _trie_pattern(words: list[bytes]) -> bytes:
+    """Regex source matching the longest of words at a position, as a trie of alternations."""
+    root: dict = {}
+    for word in words:
+        node = root
+        for byte in word:
+            node = node.setdefault(byte, {})
+        node[None] = {}
+
+    def build(node: dict) -> bytes:
+        alts = [re.escape(bytes([b])) + build(sub) for b, sub in sorted(
+            ((k, v) for k, v in node.items() if k is not None), key=lambda kv: kv[0])]
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+        return b"(?:" + body + b")?" if None in node else body
+
+    return build(root)
+
+
+class TriggerIndex:
+    """Which trigger groups (a signal's trigger words) occur in which lines, in one regex pass."""
+
+    def __init__(self, groups):
+        self._groups = {g for g in groups if g}
+        words = sorted({w.encode() for g in self._groups for w in g})
+        # A zero-width lookahead reports every start position, with the longest trigger there;
+        # the other triggers starting at that position are its prefixes.
+        self._regex = re.compile(b"(?=(" + _trie_pattern(words) + b"))")
+        self._groups_at = {w: tuple(g for g in self._groups if any(w.startswith(t.encode()) for t in g))
+                           for w in words}
+
+    def known(self, triggers: tuple[str, ...]) -> bool:
+        return triggers in self._groups
+
+    def scan(self, low: str) -> dict[tuple[str, ...], set[int]]:
+        """Trigger group -> indexes of the lines of low ("\n"-joined, lowercase) holding one of its words."""
+        data = low.encode()
+        breaks = [m.start() for m in _NEWLINE_BYTES.finditer(data)]
+        found: dict[tuple[str, ...], set[int]] = {}
+        groups_at = self._groups_at
+        for m in self._regex.finditer(data):
+            line = bisect_right(breaks, m.start())
+            for g in groups_at[m.group(1)]:
+                found.setdefault(g, set()).add(line)
+        return found
+
+
+def trigger_index(rubric: Rubric, extra: tuple[tuple[str, ...], ...] = ()) -> TriggerIndex:
+    """The trigger index of a rubric's signals plus extra trigger groups, built once per rubric."""
+    key = ("triggers", extra)
+    if key not in rubric.cache:
+        groups = [s.triggers for q in rubric.questions.values() for s in q.signals] + list(extra)
+        rubric.cache[key] = TriggerIndex(groups)
+    return rubric.cache[key]
 
 
 @dataclass
@@ -68,8 +127,9 @@ def context_categories(text: str, start: int, end: int, qid: str,
 class Matcher:
     """Finds every signal of a rubric in a site's sentences, with context applied."""
 
-    def __init__(self, rubric: Rubric):
+    def __init__(self, rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = ()):
         self.rubric = rubric
+        self._index = trigger_index(rubric, extra_triggers)
         self._span_cache: dict[str, list] = {}
         self._any_cue = _cue_union(rubric)
 
@@ -139,6 +199,8 @@ class Matcher:
         """Indexes of lines holding any trigger word (all lines when there are no triggers)."""
         if not triggers:
             return list(range(len(self._lines)))
+        if self._index.known(triggers):
+            return sorted(self._found.get(triggers, ()))
         low, starts, found = self._low, self._starts, set()
         for word in triggers:
             i = low.find(word)
@@ -149,13 +211,11 @@ class Matcher:
         return sorted(found)
 
     def prepare(self, lines: list[Line]) -> None:
-        """Index a site's lines for trigger look-ups."""
-        lows = [line.text.lower() for line in lines]
-        self._lines, self._historical, self._starts, pos = lines, set(), [], 0
-        for low in lows:
-            self._starts.append(pos)
-            pos += len(low) + 1
-        self._low = "\n".join(lows)
+        """Index a site's lines for trigger look-ups: one pass over the site's text."""
+        low = "\n".join([line.text for line in lines]).lower()
+        self._lines, self._historical, self._low = lines, set(), low
+        self._starts = [0] + [m.end() for m in _NEWLINE.finditer(low)]
+        self._found = self._index.scan(low)
 
     def match(self, lines: list[Line]) -> dict[str, list[Hit]]:
         """Hits per question over all lines of one site (one hit per rule and sentence)."""

@@ -80,6 +80,8 @@ class Rubric:
     page_contexts: list[PageContext]
     tiers: list[dict]
     scoring: dict = field(default_factory=dict)
+    # Structures derived from the rules (trigger index, cue unions), built on first use.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class _Loader:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
-from scoring.facts import ROUTE_TRIGGERS, Facts, extract_facts
+from scoring.facts import ROUTE_TRIGGERS, ROUTES, Facts, extract_facts
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
@@ -44,16 +44,21 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     """Score one site from its stored pages (no database needed)."""
     rubric = rubric or default_rubric()
     lines = site_lines(pages)
-    matcher = Matcher(rubric)
+    matcher = Matcher(rubric, (ROUTE_TRIGGERS,))
     hits = matcher.match(lines)
     # Routes come from the clinic's own plain statements: no blog, FAQ question, negation or warning.
-    own = []
+    # Route patterns match within one sentence, so only sentences naming a route not yet found
+    # need their context read (the costly part); the routes found are the same.
+    own, found = [], set()
     for idx in matcher.candidates(ROUTE_TRIGGERS):
         line = lines[idx]
         if line.question or any(c.url.search(line.url) for c in rubric.page_contexts):
             continue
-        own += [s.text for _, s in line.sentences()
-                if not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"}]
+        for _, s in line.sentences():
+            new = {r for r, rx in ROUTES.items() if r not in found and rx.search(s.text)}
+            if new and not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"}:
+                own.append(s.text)
+                found |= new
     own = "\n".join(own)
     facts = extract_facts(pages, own)
     verdicts = {}
