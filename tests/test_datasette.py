@@ -177,3 +177,12 @@ def test_verdict_cells_read_as_plain_words(site):
     assert status == 200
     assert ">Not stated<" in body or ">Yes<" in body
     assert f'<a href="{scorecard_path(db, "www.northgate-ketamine.test")}">Northgate Ketamine Clinic</a>' in body
+
+
+@pytest.mark.parametrize("path", ["/{db}/clinics", "/{db}/clinics_near_zip?zip=43215&miles=25"])
+def test_map_is_drawn_for_clinics_and_near_me_results(site, path):
+    server, db = site
+    status, body = server.get(path.format(db=db))
+    assert status == 200
+    assert "datasette-cluster-map.js" in body
+    assert 'DATASETTE_CLUSTER_MAP_LATITUDE_COLUMN = "latitude"' in body

@@ -141,7 +141,7 @@ async def build_scorecard(datasette, database: str, domain: str) -> dict | None:
     clinic = data["clinic"]
     if not clinic:
         return None
-    config = datasette.plugin_config("clinicvet", database=database) or {}
+    config = datasette.plugin_config("clinicvet", database=database) or datasette.plugin_config("clinicvet") or {}
     rubric = rubric_text()
     red_tier = rubric.get("red_tier")
     return {
