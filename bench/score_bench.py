@@ -49,6 +49,9 @@ def main() -> None:
 
     pages = rounds * n_corpus
     score_rate, parse_rate = pages / score_s, rounds * len(html) / parse_s
+    print("measured: score_site() once per site per round, from extracted page text to verdicts,")
+    print("  evidence and facts; a fresh matcher per site, so no line, sentence or context result")
+    print("  is shared between sites or rounds (only the compiled rubric is reused)")
     print(f"corpus: {len(sites)} sites, {n_corpus} pages, repeated {rounds}x = {pages} pages")
     print(f"scoring (stored text -> verdicts + facts): {score_rate:8.0f} pages/s ({score_s:.2f} s)")
     print(f"lxml.html.fromstring parse only:          {parse_rate:8.0f} pages/s ({parse_s:.2f} s)")

@@ -141,3 +141,12 @@ def test_red_flag_caps_tier():
              "Our pharmacy partner mails ketamine lozenges to your home every month."]
     result = score_site([Page(url="http://clinic.test/", text="\n".join(lines))])
     assert result.red_flag and result.tier.startswith("Red flag")
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["There's no need for a doctor's visit or a psych evaluation beforehand."], "no"),
+    (["You don't need an exam; just sign the waiver."], "no"),
+    (["You don't need a referral, but our physician does a full medical evaluation first."], "yes"),
+], ids=["no-need-for-evaluation", "dont-need-exam", "no-referral-but-evaluation"])
+def test_waived_evaluation_reads_as_no_screening(lines, expected):
+    assert verdict("screening", *lines) == expected
