@@ -226,10 +226,14 @@ class Matcher:
             for sig in q.signals:
                 for idx in self.candidates(sig.triggers):
                     line = lines[idx]
-                    if not sig.regex.search(line.text):
+                    whole = sig.regex.search(line.text)
+                    if not whole:
                         continue
-                    for k, (_, sent) in enumerate(line.sentences()):
-                        m = sig.regex.search(sent.text)
+                    sents = line.sentences()
+                    for k, (_, sent) in enumerate(sents):
+                        # A one-sentence line was searched already.
+                        one = len(sents) == 1 and sent.text == line.text
+                        m = whole if one else sig.regex.search(sent.text)
                         if not m or not all(r.search(sent.text) for r in sig.requires):
                             continue
                         hit = self._judge(q, sig, line, k, m.start(), m.end())
