@@ -180,7 +180,7 @@ def main() -> None:
         def get(path: str) -> float:
             t0 = time.perf_counter()
             conn.request("GET", path)
-            response = response_body = conn.getresponse()
+            response = conn.getresponse()
             response_body = response.read()
             elapsed = time.perf_counter() - t0
             if response.status != 200:
