@@ -71,6 +71,8 @@ def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, 
                             progress=None if silent else echo_progress)
     except LockedError as exc:
         fail(str(exc))
+    except OSError as exc:  # e.g. the lock file beside the database cannot be created
+        fail(f"{exc.filename or db_path}: {exc.strerror or exc}")
     if not silent and sys.stderr.isatty():
         click.echo(err=True)
     resumed = f" (resumed crawl, {summary.sites_skipped} sites already done)" if summary.resumed else ""
@@ -121,7 +123,19 @@ def datasette_command(db_path: str, port: int, host: str = "127.0.0.1") -> list[
             "--host", host, "--port", str(port)]
 
 
-@click.group()
+class Commands(click.Group):
+    """The command group; a database file that cannot be used ends any command with one line."""
+
+    def invoke(self, ctx):
+        from clinicvet.db import DatabaseFileError
+
+        try:
+            return super().invoke(ctx)
+        except DatabaseFileError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="clinicvet")
 def cli():
     """Find ketamine clinics and see, question by question, whether they look safe."""

@@ -101,15 +101,44 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         db[table].create_index(columns, if_not_exists=True)
 
 
-def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
-    """Open (and by default create and migrate) the database at path."""
+class DatabaseFileError(RuntimeError):
+    """A database file that cannot be used (corrupt, read-only or locked); the message names it."""
+
+
+# Seconds to wait for another process's write transaction when opening, before giving up.
+LOCK_WAIT_S = 5.0
+
+
+def _describe(path: Path, exc: sqlite3.DatabaseError, lock_wait: float) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"{path}: database is locked by another process (waited {lock_wait:g} s); "
+                "try again when that process has finished")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return f"{path}: cannot write the database ({text}); check the permissions of the file and its folder"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return f"{path}: not a usable SQLite database ({text}); restore it from a backup or pick another --db"
+    return f"{path}: {text}"
+
+
+def open_db(path: str | Path, create: bool = True, lock_wait: float = LOCK_WAIT_S) -> sqlite_utils.Database:
+    """Open (and by default create and migrate) the database at path; DatabaseFileError if unusable."""
     path = Path(path)
     if not create and not path.exists():
         raise FileNotFoundError(f"{path}: no such database")
-    conn = sqlite3.connect(str(path), timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    ensure_schema(db)
+    try:
+        conn = sqlite3.connect(str(path), timeout=lock_wait)
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        # Take the write lock once and let it go: a file that is corrupt, read-only or held by
+        # another writer fails here, before any work, instead of midway or after a long wait.
+        conn.execute("BEGIN IMMEDIATE")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute(f"PRAGMA user_version = {int(version)}")  # a real write: read-only files fail here
+        conn.execute("ROLLBACK")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        ensure_schema(db)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseFileError(_describe(path, exc, lock_wait)) from None
     return db

@@ -67,23 +67,26 @@ def _links(soup, base_url: str) -> list:
 
 def _text_lines(root) -> str:
     parts: list[str] = []
-
-    def walk(node):
-        for child in node.children:
-            if isinstance(child, Comment):
-                continue
-            name = getattr(child, "name", None)
-            if name is None:
-                parts.append(str(child))
-                continue
-            if name in BLOCK_TAGS:
+    # An explicit stack, not recursion: hostile pages nest tens of thousands of elements deep.
+    stack = [(iter(root.children), False)]
+    while stack:
+        children, is_block = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if is_block:
                 parts.append("\n")
-                walk(child)
-                parts.append("\n")
-            else:
-                walk(child)
+            continue
+        if isinstance(child, Comment):
+            continue
+        name = getattr(child, "name", None)
+        if name is None:
+            parts.append(str(child))
+            continue
+        if name in BLOCK_TAGS:
+            parts.append("\n")
+        stack.append((iter(child.children), name in BLOCK_TAGS))
 
-    walk(root)
     lines = (SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n"))
     return "\n".join(line for line in lines if line)
 

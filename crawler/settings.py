@@ -32,12 +32,17 @@ DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 5 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
+# The spider de-duplicates the links it follows itself. Scrapy's filter would also drop, without
+# calling any errback, a redirect to a URL already fetched (a loop, /about -> /about/), leaving the
+# site's request count open so the site is never finished.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 RETRY_TIMES = 1
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.SiteScopeMiddleware": 560,
+    # Before RobotsTxtMiddleware (100): an off-site redirect must not even fetch that host's robots.txt.
+    "crawler.middlewares.SiteScopeMiddleware": 50,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.SQLitePipeline": 300,
