@@ -152,19 +152,19 @@ def pages_to_time(db: str, domains: list[str], place: dict) -> dict[str, list[st
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clinics", type=int, default=10_000)
-    ap.add_argument("--requests", type=int, default=200, help="timed requests per page")
-    ap.add_argument("--db", help="reuse (or keep) the synthetic database at this path")
-    args = ap.parse_args()
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory (VmHWM) of a running process, in MB, from /proc; None where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
-    tmp = tempfile.TemporaryDirectory(prefix="datasette-bench-")
-    db_path = Path(args.db) if args.db else Path(tmp.name) / "bench.db"
-    if not db_path.exists():
-        t0 = time.perf_counter()
-        build_db(db_path, args.clinics)
-        print(f"built {db_path.name}: {args.clinics} clinics in {time.perf_counter() - t0:.1f} s")
+
+def sample_targets(db_path: Path) -> tuple[int, list[str], dict]:
+    """Clinic count, 50 random domains and one clinic's place (city, state, zip) to build URLs from."""
     import sqlite3
 
     with sqlite3.connect(db_path) as conn:
@@ -172,9 +172,15 @@ def main() -> None:
         domains = [r[0] for r in conn.execute("select domain from clinics order by random() limit 50")]
         city, state, zip_code = conn.execute("select city, state, zip from clinics where state = 'OH' "
                                              "union all select city, state, zip from clinics limit 1").fetchone()
+    return n, domains, {"city": city, "state": state, "zip": zip_code}
+
+
+def time_pages(db_path: Path, requests: int) -> dict:
+    """Serve db_path as `clinicvet serve` does and time every page; returns clinics, per-page ms, serve peak RSS."""
+    n, domains, place = sample_targets(db_path)
     proc, port = serve(db_path)
     try:
-        urls = pages_to_time(db_path.stem, domains, {"city": city, "state": state, "zip": zip_code})
+        urls = pages_to_time(db_path.stem, domains, place)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
         def get(path: str) -> float:
@@ -191,23 +197,48 @@ def main() -> None:
             for path in paths[:5]:
                 get(path)
         timings = {name: [] for name in urls}
-        for i in range(args.requests):
+        for i in range(requests):
             for name, paths in urls.items():
                 timings[name].append(get(paths[i % len(paths)]))
+        rss = peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
+    return {"clinics": n, "requests": requests, "serve_peak_rss_mb": rss, "ms": timings}
 
-    print(f"\nDatasette {n:,} clinics, {args.requests} requests a page, 127.0.0.1, suggest_facets off")
+
+def summarize(timings: dict[str, list[float]]) -> dict[str, dict]:
+    """p50 and p95 in ms per page."""
+    return {name: {"p50": statistics.median(v), "p95": statistics.quantiles(v, n=100)[94]}
+            for name, v in timings.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clinics", type=int, default=10_000)
+    ap.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    ap.add_argument("--db", help="reuse (or keep) the synthetic database at this path")
+    args = ap.parse_args()
+
+    tmp = tempfile.TemporaryDirectory(prefix="datasette-bench-")
+    db_path = Path(args.db) if args.db else Path(tmp.name) / "bench.db"
+    if not db_path.exists():
+        t0 = time.perf_counter()
+        build_db(db_path, args.clinics)
+        print(f"built {db_path.name}: {args.clinics} clinics in {time.perf_counter() - t0:.1f} s")
+    result = time_pages(db_path, args.requests)
+    stats = summarize(result["ms"])
+
+    print(f"\nDatasette {result['clinics']:,} clinics, {args.requests} requests a page, 127.0.0.1, suggest_facets off")
     print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
-    p95 = {}
-    for name, values in timings.items():
-        cuts = statistics.quantiles(values, n=100)
-        p95[name] = cuts[94]
-        print(f"{name:34} {statistics.median(values):8.1f} {cuts[94]:8.1f}")
-    card = p95["scorecard (clinics row)"]
-    print(f"\nscorecard p95 / plain table page p95: {card / p95['plain table page (sites)']:.2f}x (target <= 1.5x)")
-    print(f"scorecard p95 / plain row page p95:   {card / p95['plain row page (sites)']:.2f}x")
+    for name, cut in stats.items():
+        print(f"{name:34} {cut['p50']:8.1f} {cut['p95']:8.1f}")
+    card = stats["scorecard (clinics row)"]["p95"]
+    print(f"\nscorecard p95 / plain table page p95: {card / stats['plain table page (sites)']['p95']:.2f}x "
+          "(target <= 1.5x)")
+    print(f"scorecard p95 / plain row page p95:   {card / stats['plain row page (sites)']['p95']:.2f}x")
+    if result["serve_peak_rss_mb"]:
+        print(f"datasette peak RSS: {result['serve_peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":
