@@ -22,27 +22,35 @@ from clinicvet.demo.server import start_in_thread  # noqa: E402
 BIN = Path(sys.executable).parent
 
 
-def run_measured(cmd: list[str], env: dict, cwd: str | None = None) -> tuple[float, int, str]:
-    """Run cmd; return (seconds, peak RSS in MB of the child, stderr)."""
+def run_child(cmd: list[str], env: dict, cwd: str | None = None) -> dict:
+    """Run cmd; return wall seconds, the child's peak RSS (MB) and CPU seconds, and its output."""
     script = ("import resource,subprocess,sys;p=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
-              "sys.stderr.write(p.stderr+p.stdout);"
-              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr);sys.exit(p.returncode)")
+              "sys.stderr.write(p.stderr+p.stdout);u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+              "print(u.ru_maxrss,u.ru_utime+u.ru_stime,file=sys.stderr);sys.exit(p.returncode)")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script, *cmd], env=env, capture_output=True, text=True, cwd=cwd)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    *lines, rss = proc.stderr.strip().splitlines()
-    return seconds, int(rss) // 1024, "\n".join(lines)
+    *lines, usage = proc.stderr.strip().splitlines()
+    rss, cpu = usage.split()
+    return {"seconds": seconds, "peak_rss_mb": int(rss) // 1024, "cpu_s": float(cpu), "output": "\n".join(lines)}
+
+
+def run_measured(cmd: list[str], env: dict, cwd: str | None = None) -> tuple[float, int, str]:
+    """Run cmd; return (seconds, peak RSS in MB of the child, stderr)."""
+    run = run_child(cmd, env, cwd)
+    return run["seconds"], run["peak_rss_mb"], run["output"]
 
 
 def crawl(seeds: Path, db: Path, proxy: str, extra: list[str]) -> dict:
+    """`clinicvet crawl` through the local web at proxy; seconds, pages, pages/s, peak RSS, CPU, bytes stored."""
     env = {**os.environ, "http_proxy": proxy, "no_proxy": ""}
-    seconds, rss, _ = run_measured([str(BIN / "clinicvet"), "crawl", "--seeds", str(seeds), "--db", str(db),
-                                    "--silent", *extra], env)
+    run = run_child([str(BIN / "clinicvet"), "crawl", "--seeds", str(seeds), "--db", str(db), "--silent", *extra], env)
     with sqlite3.connect(db) as conn:
         pages, bytes_ = conn.execute("SELECT count(*), sum(bytes) FROM pages").fetchone()
-    return {"seconds": seconds, "pages": pages, "pages_per_s": pages / seconds, "peak_rss_mb": rss, "bytes": bytes_}
+    return {"seconds": run["seconds"], "pages": pages, "pages_per_s": pages / run["seconds"],
+            "peak_rss_mb": run["peak_rss_mb"], "cpu_s": run["cpu_s"], "bytes": bytes_}
 
 
 def scrapy_bench() -> float:
