@@ -20,6 +20,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "status_reason": str, "stale_since": str, "failed_crawls": int,
         "last_crawl_id": int, "last_success_at": str,
         "last_changed_crawl_id": int,  # the latest crawl that found a new, modified or gone page
+        "has_sitemap": int,  # 1 when /sitemap.xml answered last time; a recrawl skips it when 0
     }, "domain"),
     # One row a crawl or recrawl run.
     "crawls": ({

@@ -37,6 +37,7 @@ class SiteDoneItem:
     domain: str
     pages: int = 0  # pages answered well, unchanged ones included
     changed: int = 0  # new, modified or gone pages
+    has_sitemap: bool | None = None  # None: not asked this time
     errors: int = 0
     reasons: list = field(default_factory=list)
 

@@ -68,7 +68,10 @@ class SQLitePipeline:
             if self.errors:
                 self.db["fetch_log"].insert_all(self.errors, batch_size=500)
             if self.unchanged:
-                self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = NULL WHERE url = ?", self.unchanged)
+                # Only a page that had gone and came back is rewritten: touching every unchanged row would
+                # rewrite its stored HTML too. The crawl row records when the site was last checked.
+                self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = NULL WHERE url = ? AND gone_at IS NOT NULL",
+                                         self.unchanged)
             if self.gone:
                 self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = COALESCE(gone_at, ?) WHERE url = ?",
                                          self.gone)
@@ -86,8 +89,10 @@ class SQLitePipeline:
                 self.db.execute(
                     "UPDATE sites SET status = 'ok', status_reason = NULL, stale_since = NULL, failed_crawls = 0, "
                     "last_success_at = ?, last_crawl_id = ?, updated_at = ?, "
-                    "last_changed_crawl_id = CASE WHEN ? THEN ? ELSE last_changed_crawl_id END WHERE domain = ?",
-                    [stamp, self.crawl_id, stamp, item.changed > 0, self.crawl_id, item.domain])
+                    "last_changed_crawl_id = CASE WHEN ? THEN ? ELSE last_changed_crawl_id END, "
+                    "has_sitemap = COALESCE(?, has_sitemap) WHERE domain = ?",
+                    [stamp, self.crawl_id, stamp, item.changed > 0, self.crawl_id,
+                     None if item.has_sitemap is None else int(item.has_sitemap), item.domain])
             else:
                 reason = "; ".join(item.reasons) or "no page could be fetched"
                 self.db.execute(

@@ -123,12 +123,14 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         register_seeds(db, seeds)
         crawl_id, done, resumed = begin_crawl(db, kind, seeds_file, seeds)
         known = known_pages(db, seeds) if kind == "recrawl" else {}
+        no_sitemap = {r["domain"] for r in db.query("SELECT domain FROM sites WHERE has_sitemap = 0")} if known else set()
         settings = crawler_settings(db_path, crawl_id, overrides)
         process = CrawlerProcess(settings)
         from crawler.spiders.clinic import ClinicSpider  # after settings: the spider imports twisted
 
         crawler = process.create_crawler(ClinicSpider)
-        process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known)
+        process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known,
+                      no_sitemap=no_sitemap)
         process.start()
         reason = crawler.stats.get_value("finish_reason") or "unknown"
         status = "ok" if reason == "finished" else "interrupted"

@@ -48,6 +48,10 @@ ITEM_PIPELINES = {
     "crawler.pipelines.SQLitePipeline": 300,
 }
 
+# Items processed in parallel per response: a page yields one or two small items, and Scrapy spawns a
+# task per slot for every response, so the default of 100 costs a third of a recrawl's CPU.
+CONCURRENT_ITEMS = 8
+
 # Pages written per transaction.
 CLINICVET_BATCH_SIZE = 200
 

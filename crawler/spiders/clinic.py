@@ -40,6 +40,7 @@ class SiteState:
     errors: int = 0
     reasons: list = field(default_factory=list)
     done: bool = False
+    has_sitemap: bool | None = None
 
 
 def describe_failure(failure) -> tuple[int | None, str]:
@@ -63,11 +64,13 @@ class ClinicSpider(scrapy.Spider):
     name = "clinic"
 
     def __init__(self, seeds: list[Seed], max_pages: int | None = None, depth_limit: int | None = None,
-                 skip_domains: set | None = None, progress=None, known: dict | None = None, **kwargs):
+                 skip_domains: set | None = None, progress=None, known: dict | None = None,
+                 no_sitemap: set | None = None, **kwargs):
         super().__init__(**kwargs)
         # url -> {"domain", "etag", "last_modified", "content_hash", "links", "depth"} of pages stored
         # earlier: a recrawl asks for them conditionally and walks their stored links when unchanged.
         self.known = known or {}
+        self.no_sitemap = no_sitemap or set()  # sites whose sitemap was missing last time: not asked again
         self.known_by_site: dict[str, list] = {}
         for url, page in self.known.items():
             self.known_by_site.setdefault(page["domain"], []).append((url, page))
@@ -100,9 +103,11 @@ class ClinicSpider(scrapy.Spider):
             # A recrawl re-checks every page it knows, even one no longer linked, so none goes unnoticed.
             for url, page in self.known_by_site.get(st.seed.domain, []):
                 self._enqueue(st, url, "", page["depth"] or 1)
-            sitemap = st.seed.url.split("/", 3)[:3]
+            if st.seed.domain in self.no_sitemap:
+                continue
+            root = "/".join(st.seed.url.split("/", 3)[:3])
             st.in_flight += 1
-            yield scrapy.Request("/".join(sitemap) + "/sitemap.xml", callback=self.parse_sitemap,
+            yield scrapy.Request(root + "/sitemap.xml", callback=self.parse_sitemap,
                                  errback=self.sitemap_failed, priority=-10,
                                  meta={"site": st.seed.domain, "site_key": st.key, "dont_retry": True})
 
@@ -135,7 +140,7 @@ class ClinicSpider(scrapy.Spider):
             st.done = True
             self.totals["sites_done"] += 1
             yield SiteDoneItem(domain=st.seed.domain, pages=st.pages, changed=st.changed, errors=st.errors,
-                               reasons=st.reasons[:3])
+                               reasons=st.reasons[:3], has_sitemap=st.has_sitemap)
         self._report()
 
     def _report(self, force: bool = False):
@@ -210,6 +215,7 @@ class ClinicSpider(scrapy.Spider):
     def parse_sitemap(self, response):
         st = self.sites[response.meta["site"]]
         st.in_flight -= 1
+        st.has_sitemap = True
         try:
             sitemap = Sitemap(response.body)
             if sitemap.type == "urlset":
@@ -222,4 +228,6 @@ class ClinicSpider(scrapy.Spider):
     def sitemap_failed(self, failure):
         st = self.sites[failure.request.meta["site"]]
         st.in_flight -= 1
+        if isinstance(failure.value, HttpError) and failure.value.response.status in (404, 410):
+            st.has_sitemap = False
         yield from self._next(st)
