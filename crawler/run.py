@@ -38,7 +38,10 @@ class CrawlSummary:
 def db_lock(db_path: str | Path):
     """Hold an exclusive lock beside the database for as long as the block runs."""
     lock_path = Path(f"{db_path}.lock")
-    handle = open(lock_path, "a+")
+    try:
+        handle = open(lock_path, "a+")
+    except OSError as exc:
+        raise LockedError(f"{lock_path}: cannot create the lock file beside the database: {exc.strerror}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -44,6 +44,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): an off-site redirect must not even fetch that host's robots.txt.
     "crawler.middlewares.SiteScopeMiddleware": 50,
 }
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.handlers.ProxyAwareHTTPHandler",
+    "https": "crawler.handlers.ProxyAwareHTTPHandler",
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.SQLitePipeline": 300,
 }

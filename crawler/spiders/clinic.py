@@ -13,7 +13,8 @@ import scrapy
 from scrapy.downloadermiddlewares.robotstxt import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.internet.error import ConnectionDone, ConnectionLost, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.web._newclient import ResponseFailed
 
 from clinicvet.db import now
 from clinicvet.seeds import Seed, site_key
@@ -39,6 +40,7 @@ class SiteState:
     changed: int = 0
     errors: int = 0
     reasons: list = field(default_factory=list)
+    refusals: list = field(default_factory=list)
     done: bool = False
     has_sitemap: bool | None = None
 
@@ -57,6 +59,8 @@ def describe_failure(failure) -> tuple[int | None, str]:
         return None, "DNS lookup failed"
     if isinstance(exc, (TimeoutError, TCPTimedOutError)):
         return None, "timed out"
+    if isinstance(exc, (ConnectionLost, ConnectionDone, ResponseFailed)) or "ConnectionLost" in repr(exc):
+        return None, "connection reset by server"
     return None, f"{type(exc).__name__}: {exc}"[:300]
 
 
@@ -140,7 +144,7 @@ class ClinicSpider(scrapy.Spider):
             st.done = True
             self.totals["sites_done"] += 1
             yield SiteDoneItem(domain=st.seed.domain, pages=st.pages, changed=st.changed, errors=st.errors,
-                               reasons=st.reasons[:3], has_sitemap=st.has_sitemap)
+                               reasons=(st.reasons + st.refusals)[:3], has_sitemap=st.has_sitemap)
         self._report()
 
     def _report(self, force: bool = False):
@@ -161,7 +165,7 @@ class ClinicSpider(scrapy.Spider):
             yield self._error(st, response.url, 304, "304 Not Modified for an unknown page")
         elif not isinstance(response, scrapy.http.HtmlResponse) and "html" not in content_type:
             yield self._error(st, response.url, response.status, f"not an HTML page ({content_type or 'no type'})")
-        elif b"\x00" in body[:2048]:
+        elif b"\x00" in body[:2048] and body[:2] not in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 has a BOM
             yield self._error(st, response.url, response.status, "binary content served as HTML")
         else:
             yield self._page(st, response, content_type)
@@ -193,7 +197,11 @@ class ClinicSpider(scrapy.Spider):
         )
 
     def _error(self, st: SiteState, url: str, status: int | None, reason: str) -> FetchErrorItem:
-        if "robots.txt" not in reason and "off-site" not in reason:
+        # Refusals (robots.txt, off-site redirects) are the site's choice, not errors; they are kept
+        # last among the reasons so a site that refused everything still says why it has no page.
+        if "robots.txt" in reason or "off-site" in reason:
+            st.refusals.append(f"{url}: {reason}")
+        else:
             st.errors += 1
             st.reasons.append(f"{url}: {reason}")
             self.totals["errors"] += 1
