@@ -254,6 +254,22 @@ def discover(config, out):
     click.echo(f"discover: {len(rows)} seed rows", err=True)
 
 
+@cli.command("eval")
+@click.argument("labels", type=click.Path(exists=True, dir_okay=False))
+@DB_OPTION
+@click.option("--shown", is_flag=True, help="Compare the shown verdicts (reviews applied), not the machine's.")
+def evaluate(labels, db_path, shown):
+    """Compare verdicts with a labelled corpus: confusion tables, accuracy, red-flag precision and recall."""
+    from scoring.eval import evaluate as compare, format_report
+
+    if not Path(db_path).exists():
+        fail(f"{db_path}: no such database; run `clinicvet run` over the labelled sites first")
+    report = compare(db_path, labels, use_machine=not shown)
+    click.echo(format_report(report))
+    if report.sites == 0:
+        fail(f"{labels}: no labelled site is in {db_path}")
+
+
 @cli.command("demo-web")
 @click.option("--root", type=click.Path(exists=True, file_okay=False), help="Folder of sites/<domain>/ (default: the bundled demo web).")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
