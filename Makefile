@@ -4,10 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
 
-.PHONY: demo test install install-test system-deps bench clean
+.PHONY: demo test install system-deps bench clean
 
 $(BIN)/clinicvet: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@# Debian splits venv (and pip) out of python3: install them when the interpreter lacks them.
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null \
+	  && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
