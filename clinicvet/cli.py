@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from clinicvet.review_cli import review, reviewer
 from clinicvet.seeds import SeedsError, read_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,6 +177,12 @@ def serve(db_path, port, host):
     """Serve the directory as a browsable Datasette."""
     if not Path(db_path).exists():
         fail(f"{db_path}: no such database")
+    from clinicvet.db import DatabaseFileError, open_db
+
+    try:  # an older database gains the tables and views the directory reads (reviews, review queue)
+        open_db(db_path).conn.close()
+    except DatabaseFileError as exc:  # e.g. a read-only copy: serve it as it is, without reviewing
+        click.echo(f"serve: not upgrading the database: {exc}", err=True)
     os.execv(sys.executable, datasette_command(db_path, port, host))
 
 
@@ -285,3 +292,7 @@ def demo_web(root, port):
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+cli.add_command(review)
+cli.add_command(reviewer)

@@ -74,12 +74,73 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "id": int, "domain": str, "question": str, "old": str, "new": str, "crawl_id": int,
         "at": str, "evidence": str,
     }, "id"),
+    # Advocates' reviews; crawling and scoring only read them. A new review of the same clinic and
+    # question supersedes the last (superseded_by), never erases it. question '*' is the whole
+    # clinic; verdict NULL is a note only (the machine verdict shows). machine_verdict is what the
+    # machine read when the review was made (for '*': the machine_snapshots string), so a later
+    # different reading shows the review as needing a re-review.
+    "reviews": ({
+        "id": int, "domain": str, "question": str, "verdict": str, "note": str,
+        "evidence_url": str, "reviewer": str, "reviewed_at": str, "machine_verdict": str,
+        "superseded_by": int, "via": str,  # cli | web | import
+    }, "id"),
+}
+
+# Views: what the reviewers read. Recreated by ensure_schema whenever their SQL changes.
+VIEWS = {
+    # Each clinic's machine verdicts as one string, e.g. "at_home_mail_order=none;monitoring=yes;...".
+    "machine_snapshots": """SELECT domain, group_concat(question || '=' || coalesce(machine_verdict, ''), ';') AS machine
+FROM (SELECT domain, question, machine_verdict FROM verdicts ORDER BY domain, question)
+GROUP BY domain""",
+    # The review in force for each clinic and question, and whether the site now reads differently.
+    "current_reviews": """SELECT r.*, CASE WHEN r.question = '*' THEN s.machine ELSE v.machine_verdict END AS machine_now,
+  CASE WHEN r.machine_verdict IS NOT (CASE WHEN r.question = '*' THEN s.machine ELSE v.machine_verdict END)
+       THEN 1 ELSE 0 END AS needs_re_review
+FROM reviews r
+LEFT JOIN verdicts v ON v.domain = r.domain AND v.question = r.question
+LEFT JOIN machine_snapshots s ON s.domain = r.domain
+WHERE r.superseded_by IS NULL""",
+    # What advocates should look at next, oldest first: one row a clinic and question, with reasons.
+    "review_queue": """WITH items AS (
+  SELECT domain, question, 'needs re-review' AS reason,
+         'reviewed when the machine read ' || coalesce(machine_verdict, '?') || '; it now reads ' || coalesce(machine_now, '?') AS detail,
+         reviewed_at AS since
+  FROM current_reviews WHERE needs_re_review = 1
+  UNION ALL
+  SELECT v.domain, v.question, 'new red flag', 'the site reads as sending ketamine home or mailing it',
+         coalesce((SELECT max(ch.at) FROM changes ch WHERE ch.domain = v.domain AND ch.question = v.question
+                   AND ch.new = v.machine_verdict), v.scored_at)
+  FROM verdicts v
+  WHERE v.question = 'at_home_mail_order' AND v.machine_verdict = 'red_flag'
+    AND NOT EXISTS (SELECT 1 FROM current_reviews r WHERE r.domain = v.domain AND r.question = v.question)
+  UNION ALL
+  SELECT ch.domain, ch.question, 'verdict changed', ch.old || ' -> ' || ch.new, min(ch.at)
+  FROM changes ch LEFT JOIN current_reviews r ON r.domain = ch.domain AND r.question = ch.question
+  WHERE ch.question IN (SELECT question FROM verdicts WHERE domain = ch.domain)
+    AND ch.at > coalesce(r.reviewed_at, '') AND ch.new IS NOT r.verdict
+  GROUP BY ch.domain, ch.question
+  UNION ALL
+  SELECT v.domain, v.question, 'low confidence', 'machine confidence ' || round(v.confidence, 2), v.scored_at
+  FROM verdicts v
+  WHERE v.confidence < 0.6
+    AND NOT EXISTS (SELECT 1 FROM current_reviews r WHERE r.domain = v.domain AND r.question = v.question)
+  UNION ALL
+  SELECT c.domain, '*', 'never reviewed', 'no advocate has reviewed this clinic yet',
+         coalesce((SELECT min(h.scored_at) FROM score_history h WHERE h.domain = c.domain), c.scored_at)
+  FROM clinics c WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.domain = c.domain)
+)
+SELECT i.domain, c.name, i.question, group_concat(i.reason, '; ') AS reasons,
+       group_concat(i.detail, '; ') AS details, min(i.since) AS since
+FROM items i LEFT JOIN clinics c ON c.domain = i.domain
+GROUP BY i.domain, i.question
+ORDER BY since, i.domain, i.question""",
 }
 
 INDEXES = [
     ("pages", ["domain"]), ("fetch_log", ["crawl_id"]), ("evidence", ["domain", "question"]),
     ("score_history", ["domain"]), ("changes", ["domain"]), ("changes", ["at"]),
     ("clinics", ["state", "city"]), ("clinics", ["tier"]), ("verdicts", ["question", "verdict"]),
+    ("reviews", ["domain", "question"]),
 ]
 
 
@@ -100,6 +161,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 table.add_column(column, col_type)
     for table, columns in INDEXES:
         db[table].create_index(columns, if_not_exists=True)
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql, replace=True)
 
 
 class DatabaseFileError(RuntimeError):

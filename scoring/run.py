@@ -89,43 +89,77 @@ def _site_pages(db: sqlite_utils.Database, domain: str) -> list[Page]:
 def _previous(db: sqlite_utils.Database, domain: str) -> tuple[dict, dict | None]:
     old_v = {r["question"]: r for r in db.query(
         "select question, machine_verdict, verdict from verdicts where domain = ?", [domain])}
-    old_c = next(iter(db.query("select score, tier from clinics where domain = ?", [domain])), None)
+    old_c = next(iter(db.query("select score, tier, routes from clinics where domain = ?", [domain])), None)
     return old_v, old_c
 
 
-def _write_site(db, site: dict, result: SiteScore, at: str) -> int:
+def current_reviews(db: sqlite_utils.Database, domain: str) -> dict[str, dict]:
+    """The advocate review in force for each question of a clinic that sets a verdict (read only)."""
+    return {r["question"]: r for r in db.query(
+        "select question, verdict, reviewer, note from reviews where domain = ? and superseded_by is null "
+        "and question != '*' and verdict is not null", [domain])}
+
+
+def effective_verdicts(rubric: Rubric, machine: dict[str, str], reviewed: dict[str, str]
+                       ) -> tuple[dict[str, str], int, str, bool]:
+    """Shown verdicts (reviewed, else machine) with the score, tier and red flag they give."""
+    shown = {q.id: reviewed.get(q.id) or machine.get(q.id) or q.verdicts["default"]
+             for q in rubric.questions.values()}
+    score, tier, red = score_and_tier(rubric, {q: Verdict(q, v, 0.0) for q, v in shown.items()})
+    return shown, score, tier, red
+
+
+def _routes(routes: list[str], red: bool) -> list[str]:
+    # A red flag means ketamine goes home, whether the machine or a reviewer says so.
+    routes = [r for r in routes if r != "at_home"]
+    return routes + ["at_home"] if red else routes
+
+
+def _changes(domain: str, old_v: dict, shown: dict, old_c: dict | None, score: int, tier: str,
+             crawl_id, at: str, evidence: dict) -> list[dict]:
+    changes = []
+    for qid, new in shown.items():
+        old = old_v.get(qid)
+        if old and old["verdict"] != new:
+            changes.append({"domain": domain, "question": qid, "old": old["verdict"], "new": new,
+                            "crawl_id": crawl_id, "at": at, "evidence": evidence.get(qid)})
+    for key, new in (("score", score), ("tier", tier)):
+        if old_c and old_c[key] is not None and str(old_c[key]) != str(new):
+            changes.append({"domain": domain, "question": key, "old": str(old_c[key]),
+                            "new": str(new), "crawl_id": crawl_id, "at": at, "evidence": None})
+    return changes
+
+
+def _review_words(review: dict) -> str:
+    return f"review by {review['reviewer']}" + (f": {review['note']}" if review.get("note") else "")
+
+
+def _write_site(db, site: dict, result: SiteScore, at: str, rubric: Rubric) -> tuple[int, str, bool]:
     domain = site["domain"]
     crawl_id = site.get("last_crawl_id")
     old_v, old_c = _previous(db, domain)
-    reviewed = {r["question"]: r["reviewed_verdict"] for r in db.query(
-        "select question, reviewed_verdict from verdicts where domain = ?", [domain])}
-    changes, verdict_rows, evidence_rows = [], [], []
+    reviews = current_reviews(db, domain)
+    reviewed = {q: r["verdict"] for q, r in reviews.items()}
+    shown, score, tier, red = effective_verdicts(
+        rubric, {q: v.verdict for q, v in result.verdicts.items()}, reviewed)
+    verdict_rows, evidence_rows, quotes = [], [], {}
     for qid, v in result.verdicts.items():
-        shown = reviewed.get(qid) or v.verdict
         verdict_rows.append({
-            "domain": domain, "question": qid, "verdict": shown, "machine_verdict": v.verdict,
+            "domain": domain, "question": qid, "verdict": shown[qid], "machine_verdict": v.verdict,
             "reviewed_verdict": reviewed.get(qid), "confidence": v.confidence,
             "evidence_count": len(v.evidence), "rubric_version": result.rubric_version,
             "scored_at": at, "crawl_id": crawl_id})
         evidence_rows += [{"domain": domain, "question": qid, "url": e.url, "quote": e.quote,
                            "rule_id": e.rule_id, "polarity": e.polarity,
                            "rubric_version": result.rubric_version} for e in v.evidence]
-        old = old_v.get(qid)
-        if old and old["verdict"] != shown:
-            quote = v.evidence[0].quote if v.evidence else None
-            changes.append({"domain": domain, "question": qid, "old": old["verdict"], "new": shown,
-                            "crawl_id": crawl_id, "at": at, "evidence": quote})
-    for key, new in (("score", result.score), ("tier", result.tier)):
-        if old_c and old_c[key] is not None and str(old_c[key]) != str(new):
-            changes.append({"domain": domain, "question": key, "old": str(old_c[key]),
-                            "new": str(new), "crawl_id": crawl_id, "at": at, "evidence": None})
+        quotes[qid] = v.evidence[0].quote if v.evidence else None
+    changes = _changes(domain, old_v, shown, old_c, score, tier, crawl_id, at, quotes)
     f = result.facts
-    shown_v = {r["question"]: r["verdict"] for r in verdict_rows}
     clinic = {
-        "domain": domain, "name": site.get("name") or f.name, "tier": result.tier,
-        "score": result.score, "red_flag": int(result.red_flag), **shown_v,
+        "domain": domain, "name": site.get("name") or f.name, "tier": tier,
+        "score": score, "red_flag": int(red), **shown,
         "street": f.street, "city": f.city or site.get("city"), "state": f.state or site.get("state"),
-        "zip": f.zip, "phone": f.phone, "routes": json.dumps(f.routes),
+        "zip": f.zip, "phone": f.phone, "routes": json.dumps(_routes(f.routes, red)),
         "price_per_infusion": f.price_per_infusion, "credentials": json.dumps(f.credentials),
         "site_url": site.get("seed_url") or f"https://{domain}/", "site_status": site.get("status"),
         "last_crawled_at": site.get("last_success_at"), "scored_at": at,
@@ -136,13 +170,50 @@ def _write_site(db, site: dict, result: SiteScore, at: str) -> int:
         if evidence_rows:
             db["evidence"].insert_all(evidence_rows)
         db["clinics"].upsert(clinic, pk="domain")
-        if old_c is None or str(old_c["score"]) != str(result.score) or old_c["tier"] != result.tier:
+        if old_c is None or str(old_c["score"]) != str(score) or old_c["tier"] != tier:
             db["score_history"].insert({"domain": domain, "crawl_id": crawl_id, "scored_at": at,
-                                        "score": result.score, "tier": result.tier,
+                                        "score": score, "tier": tier,
                                         "rubric_version": result.rubric_version})
         if changes:
             db["changes"].insert_all(changes)
-    return len(changes)
+    return len(changes), tier, red
+
+
+def apply_reviews(db: sqlite_utils.Database, domains: list[str], rubric: Rubric | None = None,
+                  at: str | None = None) -> int:
+    """Re-derive shown verdicts, score and tier of clinics from stored machine verdicts and the
+    reviews in force, without reading pages; returns the number of changes recorded."""
+    rubric = rubric or default_rubric()
+    at = at or now()
+    total = 0
+    for domain in domains:
+        old_v, old_c = _previous(db, domain)
+        if not old_v or old_c is None:
+            continue  # not scored yet: scoring will apply the reviews when it runs
+        reviews = current_reviews(db, domain)
+        reviewed = {q: r["verdict"] for q, r in reviews.items()}
+        machine = {q: r["machine_verdict"] for q, r in old_v.items()}
+        shown, score, tier, red = effective_verdicts(rubric, machine, reviewed)
+        crawl_id = next(iter(db.query("select max(crawl_id) as c from verdicts where domain = ?", [domain])))["c"]
+        why = {q: _review_words(reviews[q]) if q in reviews else None for q in shown}
+        changes = _changes(domain, old_v, shown, old_c, score, tier, crawl_id, at, why)
+        try:
+            routes = json.loads(old_c["routes"] or "[]")
+        except ValueError:
+            routes = []
+        with db.conn:
+            for qid in old_v:
+                db.execute("update verdicts set verdict = ?, reviewed_verdict = ? where domain = ? and question = ?",
+                           [shown.get(qid, old_v[qid]["machine_verdict"]), reviewed.get(qid), domain, qid])
+            db["clinics"].update(domain, {"score": score, "tier": tier, "red_flag": int(red),
+                                          "routes": json.dumps(_routes(routes, red)), **shown})
+            if str(old_c["score"]) != str(score) or old_c["tier"] != tier:
+                db["score_history"].insert({"domain": domain, "crawl_id": crawl_id, "scored_at": at,
+                                            "score": score, "tier": tier, "rubric_version": rubric.version})
+            if changes:
+                db["changes"].insert_all(changes)
+        total += len(changes)
+    return total
 
 
 def score_db(db: sqlite_utils.Database | str, domains: list[str] | None = None,
@@ -165,9 +236,10 @@ def score_db(db: sqlite_utils.Database | str, domains: list[str] | None = None,
             summary["no_pages"] += 1
             log.info("%s: no stored pages, scored as insufficient", site["domain"])
         result = score_site(pages, rubric)
-        summary["changes"] += _write_site(db, site, result, now())
+        changes, tier, red = _write_site(db, site, result, now(), rubric)
+        summary["changes"] += changes
         summary["sites"] += 1
         summary["pages"] += len(pages)
-        summary["red_flags"] += int(result.red_flag)
-        summary["tiers"][result.tier] = summary["tiers"].get(result.tier, 0) + 1
+        summary["red_flags"] += int(red)
+        summary["tiers"][tier] = summary["tiers"].get(tier, 0) + 1
     return summary

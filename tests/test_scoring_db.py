@@ -81,11 +81,14 @@ def test_rescore_replaces_evidence_and_records_changes(db):
 
 def test_reviewed_verdict_overrides_machine(db):
     score_db(db, domains=["quiet.test"])
-    db.execute("update verdicts set reviewed_verdict = 'yes' where domain = 'quiet.test' and question = 'screening'")
+    # Reviews live in their own table (clinicvet/review.py writes them); scoring reads the one in force.
+    db["reviews"].insert({"domain": "quiet.test", "question": "screening", "verdict": "yes", "reviewer": "a",
+                          "reviewed_at": "2026-01-01T00:00:00Z", "machine_verdict": "not_stated"})
     db.conn.commit()
     score_db(db, domains=["quiet.test"])
     row = db["verdicts"].get(("quiet.test", "screening"))
-    assert (row["verdict"], row["machine_verdict"]) == ("yes", "not_stated")
+    assert (row["verdict"], row["machine_verdict"], row["reviewed_verdict"]) == ("yes", "not_stated", "yes")
+    assert db["clinics"].get("quiet.test")["screening"] == "yes"
 
 
 def test_evaluate_reports_accuracy_and_disagreements(db, tmp_path):

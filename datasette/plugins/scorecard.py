@@ -90,7 +90,21 @@ def fetch(conn, domain: str) -> dict:
                                f"where domain = ? order by id desc limit {HISTORY_LIMIT}", p),
         "changes": _rows(conn, "select question, old, new, at from changes where domain = ? "
                                f"order by id desc limit {CHANGES_LIMIT}", p),
+        "reviews": _rows(conn, "select r.question, r.verdict, r.note, r.evidence_url, r.reviewer, r.reviewed_at, "
+                               "r.machine_verdict, c.machine_now, c.needs_re_review, "
+                               "(select count(*) from reviews o where o.domain = r.domain and o.question = r.question "
+                               "and o.superseded_by is not null) as earlier "
+                               "from current_reviews c join reviews r on r.id = c.id where r.domain = ?", p),
     }
+
+
+def review_card(row: dict | None, words: dict) -> dict | None:
+    """The review in force on a question, as shown beside the machine reading."""
+    if not row:
+        return None
+    verdict = row.get("verdict")
+    return {**row, "words": (words.get(verdict) or verdict.replace("_", " ")) if verdict else None,
+            "evidence_href": safe_href(row.get("evidence_url")), "stale": bool(row.get("needs_re_review"))}
 
 
 def quotes(rows: list[dict]) -> list[dict]:
@@ -112,6 +126,7 @@ def question_cards(config: dict, data: dict) -> list[dict]:
     rubric = rubric_text().get("questions", {})
     wording = config.get("questions") or {}
     verdicts = {v["question"]: v for v in data["verdicts"]}
+    reviews = {r["question"]: r for r in data.get("reviews", [])}
     order = [q for q in rubric if q in QUESTIONS] or list(QUESTIONS)
     order += [q for q in QUESTIONS if q not in order]
     cards = []
@@ -129,6 +144,12 @@ def question_cards(config: dict, data: dict) -> list[dict]:
             "state": "good" if verdict in GOOD else "bad" if verdict in BAD else "unknown",
             "is_default": verdict == default or verdict == "not_stated",
             "reviewed": bool(row.get("reviewed_verdict")),
+            "machine_verdict": row.get("machine_verdict"),
+            "machine_words": (text.get("words") or {}).get(row.get("machine_verdict") or "")
+            or (row.get("machine_verdict") or "").replace("_", " "),
+            "review": review_card(reviews.get(qid), text.get("words") or {}),
+            "choices": list(dict.fromkeys((text.get("verdicts") or {}).values()))
+            or (["red_flag", "none"] if qid == "at_home_mail_order" else ["yes", "no", "not_stated"]),
             "confidence": row.get("confidence"),
             "confidence_words": confidence_words(row.get("confidence")),
             "evidence": evidence,
@@ -136,7 +157,7 @@ def question_cards(config: dict, data: dict) -> list[dict]:
     return cards
 
 
-async def build_scorecard(datasette, database: str, domain: str) -> dict | None:
+async def build_scorecard(datasette, database: str, domain: str, actor: dict | None = None) -> dict | None:
     data = await datasette.get_database(database).execute_fn(lambda conn: fetch(conn, domain))
     clinic = data["clinic"]
     if not clinic:
@@ -153,6 +174,12 @@ async def build_scorecard(datasette, database: str, domain: str) -> dict | None:
         "questions": question_cards(config, data),
         "history": data["history"],
         "changes": data["changes"],
+        "clinic_review": review_card(next((r for r in data["reviews"] if r["question"] == "*"), None), {}),
+        "can_review": await datasette.permission_allowed(actor, "clinicvet-review", database, default=False),
+        "reviewer": (actor or {}).get("id"),
+        "review_action": datasette.urls.path("/-/review"),
+        "login_href": datasette.urls.path("/-/login"),
+        "database": database,
     }
 
 
@@ -165,6 +192,6 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         pks = urlsafe_components(request.url_vars.get("pks", ""))
         if len(pks) != 1:
             return {}
-        return {"scorecard": await build_scorecard(datasette, database, pks[0])}
+        return {"scorecard": await build_scorecard(datasette, database, pks[0], request.actor)}
 
     return scorecard_vars
