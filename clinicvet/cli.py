@@ -207,10 +207,14 @@ def recrawl(db_path, seeds_file, max_pages, delay, depth, unreachable_after, sil
     from clinicvet.db import open_db
 
     db = open_db(db_path)
-    never_scored = [r["domain"] for r in db.query(
-        "SELECT domain FROM sites WHERE domain NOT IN (SELECT domain FROM clinics)")]
+    # Judged from the tables, not from this run alone: a run killed between storing a changed page and
+    # scoring it leaves that page newer than the clinic's score, and the next run scores it.
+    outdated = [r["domain"] for r in db.query("""
+        SELECT s.domain FROM sites s LEFT JOIN clinics c ON c.domain = s.domain
+        WHERE c.scored_at IS NULL OR EXISTS (
+            SELECT 1 FROM pages p WHERE p.domain = s.domain AND (p.fetched_at > c.scored_at OR p.gone_at > c.scored_at))""")]
     db.conn.close()
-    do_score(db_path, sorted(set(summary.changed_domains) | set(never_scored)))
+    do_score(db_path, sorted(set(summary.changed_domains) | set(outdated)))
     do_publish(db_path)
     if summary.failed_sites:
         first = summary.failed_sites[0]

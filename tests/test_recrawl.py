@@ -150,3 +150,18 @@ def test_killed_recrawl_leaves_a_consistent_database_and_next_run_succeeds(crawl
     assert rows(db, "SELECT status FROM crawls WHERE kind = 'recrawl'") == [{"status": "ok"}]
     assert rows(db, "SELECT verdict FROM verdicts WHERE domain = ? AND question = 'at_home_mail_order'",
                 [FLAGGED]) == [{"verdict": "red_flag"}]
+
+
+def test_page_stored_but_never_scored_is_scored_by_the_next_recrawl(crawled):
+    """A run that dies after storing a changed page and before scoring it must not hide the change."""
+    root, server, db = crawled
+    append_paragraph(root / FLAGGED / "ketamine-drip" / "index.html",
+                     "After your first drip we mail ketamine lozenges to your home for maintenance doses.")
+    run_cli(["crawl", "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=server.url)
+    assert rows(db, "SELECT verdict FROM verdicts WHERE domain = ? AND question = 'at_home_mail_order'",
+                [FLAGGED]) == [{"verdict": "none"}]  # stored, not yet scored
+    run_cli(["recrawl", "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=server.url)
+    assert rows(db, "SELECT verdict FROM verdicts WHERE domain = ? AND question = 'at_home_mail_order'",
+                [FLAGGED]) == [{"verdict": "red_flag"}]
+    assert rows(db, "SELECT crawl_id FROM changes WHERE domain = ? AND question = 'at_home_mail_order'",
+                [FLAGGED]) == [{"crawl_id": 3}]
