@@ -5,6 +5,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from scoring.literals import Probe
 from scoring.rubric import Modifier, Question, Rubric
 from scoring.text import Line
 
@@ -86,22 +87,6 @@ class Hit:
     context: tuple[str, ...] = ()
 
 
-def _modifier_spans(text: str, modifiers: list[Modifier]) -> list[tuple[Modifier, int, int]]:
-    return [(m, x.start(), x.end()) for m in modifiers for x in m.regex.finditer(text)]
-
-
-_UNIONS: dict[int, re.Pattern] = {}
-
-
-def _cue_union(rubric: Rubric) -> re.Pattern:
-    """One pattern matching any non-terminator cue of the rubric, compiled once per rubric."""
-    key = id(rubric)
-    if key not in _UNIONS:
-        parts = [m.regex.pattern for m in rubric.modifiers if m.direction != "terminate"]
-        _UNIONS[key] = re.compile("|".join(f"(?:{p})" for p in parts), re.I)
-    return _UNIONS[key]
-
-
 def _blocked(spans, lo: int, hi: int) -> bool:
     return any(m.direction == "terminate" and lo <= s < hi for m, s, _ in spans)
 
@@ -131,14 +116,24 @@ class Matcher:
         self.rubric = rubric
         self._index = trigger_index(rubric, extra_triggers)
         self._span_cache: dict[str, list] = {}
-        self._any_cue = _cue_union(rubric)
+        self._probes: dict[str, Probe] = {}
+        self._cue_mods = [m for m in rubric.modifiers if m.direction != "terminate"]
+
+    def probe(self, text: str) -> Probe:
+        """text lowercased once, for cue checks before regexes run."""
+        p = self._probes.get(text)
+        if p is None:
+            p = self._probes[text] = Probe(text)
+        return p
 
     def _spans(self, text: str) -> list:
         spans = self._span_cache.get(text)
         if spans is None:
-            # Most sentences hold no cue at all: one search over the union of cues settles that.
-            if self._any_cue.search(text):
-                spans = _modifier_spans(text, self.rubric.modifiers)
+            # Most sentences hold no cue at all; a modifier whose literals are absent cannot match.
+            p = self.probe(text)
+            if any(p.has(m.cues) and m.regex.search(text) for m in self._cue_mods):
+                spans = [(m, x.start(), x.end()) for m in self.rubric.modifiers if p.has(m.cues)
+                         for x in m.regex.finditer(text)]
             else:
                 spans = []
             self._span_cache[text] = spans
@@ -224,8 +219,11 @@ class Matcher:
         for q in self.rubric.questions.values():
             out = []
             for sig in q.signals:
+                cues, reqs = sig.cues, list(zip(sig.requires, sig.requires_cues))
                 for idx in self.candidates(sig.triggers):
                     line = lines[idx]
+                    if not self.probe(line.text).has(cues):
+                        continue
                     whole = sig.regex.search(line.text)
                     if not whole:
                         continue
@@ -233,8 +231,9 @@ class Matcher:
                     for k, (_, sent) in enumerate(sents):
                         # A one-sentence line was searched already.
                         one = len(sents) == 1 and sent.text == line.text
-                        m = whole if one else sig.regex.search(sent.text)
-                        if not m or not all(r.search(sent.text) for r in sig.requires):
+                        p = self.probe(sent.text)
+                        m = whole if one else p.has(cues) and sig.regex.search(sent.text)
+                        if not m or not all(p.has(rc) and r.search(sent.text) for r, rc in reqs):
                             continue
                         hit = self._judge(q, sig, line, k, m.start(), m.end())
                         if hit:

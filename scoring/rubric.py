@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from scoring.literals import CueSet, required_cues
+
 DEFAULT_PATH = Path(__file__).with_name("rubric.yaml")
 DIRECTIONS = ("forward", "backward", "bidirectional", "terminate")
 CATEGORIES = ("NEGATED", "WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL",
@@ -37,6 +39,9 @@ class Signal:
     requires: list[re.Pattern]
     ignore_context: set[str]
     triggers: tuple[str, ...] = ()  # lowercase; empty = run on every line
+    # Derived: literals one of which every match of regex (of requires[i]) holds; None = unknown.
+    cues: CueSet | None = None
+    requires_cues: list = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Modifier:
     direction: str
     window: int
     questions: set[str] | None
+    cues: CueSet | None = None  # derived, as Signal.cues
 
 
 @dataclass
@@ -82,6 +88,11 @@ class Rubric:
     scoring: dict = field(default_factory=dict)
     # Structures derived from the rules (trigger index, cue unions), built on first use.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def _cues(regex: re.Pattern) -> CueSet | None:
+    # Text holding none of these cannot match: the matcher skips the regex there.
+    return required_cues(regex.pattern, regex.flags)
 
 
 class _Loader:
@@ -131,12 +142,13 @@ class _Loader:
         triggers = raw.get("triggers", [])
         if not isinstance(triggers, list) or not all(isinstance(t, str) and t for t in triggers):
             raise self.fail(f"{where}.triggers", "must be a list of non-empty strings")
+        regex = self.patterns(raw["patterns"], f"{where}.patterns")
+        reqs = [self.patterns(r, f"{where}.requires[{i}]") for i, r in enumerate(requires)]
         return Signal(
             id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
-            weight=float(raw.get("weight", 1.0)),
-            regex=self.patterns(raw["patterns"], f"{where}.patterns"),
-            requires=[self.patterns(r, f"{where}.requires[{i}]") for i, r in enumerate(requires)],
-            ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers))
+            weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
+            ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers),
+            cues=_cues(regex), requires_cues=[_cues(r) for r in reqs])
 
     def modifier(self, raw, where: str) -> Modifier:
         raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)
@@ -145,10 +157,11 @@ class _Loader:
         if raw["direction"] not in DIRECTIONS:
             raise self.fail(where, f"direction must be one of {', '.join(DIRECTIONS)}")
         qs = raw.get("questions")
+        regex = self.patterns(raw["patterns"], f"{where}.patterns")
         return Modifier(
             id=str(raw["id"]), category=raw["category"], phrase=str(raw.get("phrase", "")),
-            regex=self.patterns(raw["patterns"], f"{where}.patterns"), direction=raw["direction"],
-            window=int(raw.get("window", 1000)), questions=set(qs) if qs else None)
+            regex=regex, direction=raw["direction"], window=int(raw.get("window", 1000)),
+            questions=set(qs) if qs else None, cues=_cues(regex))
 
     def question(self, qid: str, raw) -> Question:
         raw = self.keys(raw, _QUESTION_KEYS, {"ask", "why", "weight", "verdicts", "signals"}, qid)
