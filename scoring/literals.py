@@ -107,7 +107,7 @@ def _seq(items, left: bool, right: bool) -> frozenset[Cue] | None:
     bound = (C.AT, C.AT_BOUNDARY)
     while i < n:
         # A run of items spelt out exactly (zero-width ones pass through), concatenated.
-        j, strings, run_left, last = i, {""}, i == 0 and left, None
+        j, strings, run_left, last, lit = i, {""}, i == 0 and left, None, ""
         while j < n:
             op, av = items[j]
             if op in _ZERO_WIDTH:
@@ -115,6 +115,12 @@ def _seq(items, left: bool, right: bool) -> frozenset[Cue] | None:
                 j += 1
                 continue
             sub = _exact(op, av)
+            # A stretch of plain literals inside the run is a candidate of its own (one string).
+            if op is C.LITERAL and sub:
+                lit += next(iter(sub))
+            elif lit:
+                found.append(frozenset([Cue(lit, False)]))
+                lit = ""
             if sub is None:
                 break
             alone = _node(op, av, False, False) if op is not C.LITERAL else None
@@ -124,6 +130,8 @@ def _seq(items, left: bool, right: bool) -> frozenset[Cue] | None:
             if len(nxt) > _RUN_MAX:
                 break
             strings, last, j = nxt, j, j + 1
+        if lit:
+            found.append(frozenset([Cue(lit, False)]))
         if last is not None:
             k, run_right = last + 1, False
             while k < n and items[k][0] in _ZERO_WIDTH:
