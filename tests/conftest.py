@@ -20,6 +20,15 @@ CORPUS = SHARED / "corpus"
 CLINICVET = [str(Path(sys.executable).parent / "clinicvet")]
 
 
+def rows(db, sql: str, params=()) -> list[dict]:
+    """Rows of a query on a SQLite file, as dicts."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(sql, params)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -65,6 +74,18 @@ def demo_web():
     """The bundled demo web, served on a free port; yields the server (its .url is the proxy)."""
     server = start_in_thread(SITES_DIR)
     yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def demo_web_copy(tmp_path):
+    """A copy of the demo web that a test may edit, served on a free port: (root, server)."""
+    import shutil
+
+    root = tmp_path / "web"
+    shutil.copytree(SITES_DIR, root)
+    server = start_in_thread(root)
+    yield root, server
     server.shutdown()
 
 

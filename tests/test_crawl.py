@@ -5,16 +5,9 @@ import sqlite3
 import subprocess
 import time
 
-import pytest
 
 from clinicvet.demo import SEEDS_FILE
-from conftest import CLINICVET, CORPUS, proxy_env, run_cli
-
-
-def rows(db, sql, params=()):
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute(sql, params)]
+from conftest import CLINICVET, CORPUS, proxy_env, rows, run_cli
 
 
 def evidence_urls():

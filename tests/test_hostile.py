@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 
 import pytest
 
 import hostile_web
 from browser import Chromium, find_chromium
 from clinicvet.demo import SEEDS_FILE
-from conftest import CLINICVET, Datasette, proxy_env, run_cli
+from conftest import CLINICVET, Datasette, proxy_env, rows, run_cli
 
 MAX_PAGES = 10
 TIMEOUT_S = 3
 CRAWL_BOUND_S = 120     # the hostile crawl is killed (and the test fails) past this
 MEMORY_BOUND_MB = 500
 ROWS: dict[str, tuple] = {}
-
-
-def rows(db, sql, params=()):
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute(sql, params)]
 
 
 def snapshot(db) -> dict:

@@ -1,27 +1,19 @@
 """Scheduled recrawls: conditional fetches, change rows, stale sites keeping their last good data."""
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
-from clinicvet.demo import SEEDS_FILE, SITES_DIR
-from clinicvet.demo.server import start_in_thread
-from conftest import CLINICVET, proxy_env, run_cli
+from clinicvet.demo import SEEDS_FILE
+from conftest import CLINICVET, proxy_env, rows, run_cli
 
 EDITED = "www.riverbend-infusion.test"     # a page edited: now describes monitoring
 FLAGGED = "www.glowhaus-drip.test"         # a red flag added: now mails ketamine home
 DOWN = "www.brightpath-ketamine.test"      # the whole site vanishes
 TRIMMED = "www.lanternway-ketamine.test"   # one page deleted
 TOUCHED = {EDITED, FLAGGED, DOWN, TRIMMED}
-
-
-def rows(db, sql, params=()):
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute(sql, params)]
 
 
 def append_paragraph(page, text):
@@ -31,17 +23,8 @@ def append_paragraph(page, text):
 
 
 @pytest.fixture
-def web(tmp_path):
-    root = tmp_path / "web"
-    shutil.copytree(SITES_DIR, root)
-    server = start_in_thread(root)
-    yield root, server
-    server.shutdown()
-
-
-@pytest.fixture
-def crawled(web, tmp_path):
-    root, server = web
+def crawled(demo_web_copy, tmp_path):
+    root, server = demo_web_copy
     db = tmp_path / "clinics.db"
     run_cli(["run", "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=server.url)
     return root, server, db

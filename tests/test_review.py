@@ -1,25 +1,17 @@
 """Advocate review: overrides with notes, the queue, export/import, and writes only for reviewers."""
 import json
 import re
-import shutil
 import sqlite3
 import subprocess
 
 import httpx
 import pytest
 
-from clinicvet.demo import SEEDS_FILE, SITES_DIR
-from clinicvet.demo.server import start_in_thread
-from conftest import CLINICVET, Datasette, run_cli
+from clinicvet.demo import SEEDS_FILE
+from conftest import CLINICVET, Datasette, rows, run_cli
 
 CLINIC = "www.riverbend-infusion.test"   # machine: monitoring not_stated, screening not_stated
 PASSWORD = "correct horse battery staple"
-
-
-def rows(db, sql, params=()):
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(r) for r in conn.execute(sql, params)]
 
 
 def copy_db(src, dst):
@@ -186,17 +178,8 @@ def test_reviewer_passwords_are_hashed_and_never_served(served):
         assert "pbkdf2" not in body, path
 
 
-@pytest.fixture
-def web(tmp_path):
-    root = tmp_path / "web"
-    shutil.copytree(SITES_DIR, root)
-    server = start_in_thread(root)
-    yield root, server
-    server.shutdown()
-
-
-def test_recrawl_that_flips_the_machine_verdict_queues_the_review(web, tmp_path):
-    root, server = web
+def test_recrawl_that_flips_the_machine_verdict_queues_the_review(demo_web_copy, tmp_path):
+    root, server = demo_web_copy
     db = tmp_path / "clinics.db"
     run_cli(["run", "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=server.url)
     run_cli(["review", "set", CLINIC, "monitoring", "--verdict", "no", "--by", "alice", "--db", db,
