@@ -7,7 +7,7 @@ import time
 import pytest
 
 from clinicvet.demo import SEEDS_FILE
-from conftest import CLINICVET, proxy_env, rows, run_cli
+from conftest import CLINICVET, Datasette, proxy_env, rows, run_cli
 
 EDITED = "www.riverbend-infusion.test"     # a page edited: now describes monitoring
 FLAGGED = "www.glowhaus-drip.test"         # a red flag added: now mails ketamine home
@@ -148,3 +148,20 @@ def test_page_stored_but_never_scored_is_scored_by_the_next_recrawl(crawled):
                 [FLAGGED]) == [{"verdict": "red_flag"}]
     assert rows(db, "SELECT crawl_id FROM changes WHERE domain = ? AND question = 'at_home_mail_order'",
                 [FLAGGED]) == [{"crawl_id": 3}]
+
+
+def test_recent_changes_list_red_flags_first_and_as_an_atom_feed(crawled):
+    root, server, db = crawled
+    change_the_web(root)
+    run_cli(["recrawl", "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=server.url, check=False)
+    site = Datasette(db)
+    try:
+        changes = site.json("/clinics/recent_changes.json?_shape=objects")["rows"]
+        assert {c["domain"] for c in changes} == {EDITED, FLAGGED}
+        red = [c["new"] == "red_flag" or (c["question"] == "tier" and c["new"].startswith("Red flag")) for c in changes]
+        assert red[:2] == [True, True] and red == sorted(red, reverse=True)
+        assert changes[0]["domain"] == changes[1]["domain"] == FLAGGED
+        status, feed = site.get("/clinics/recent_changes.atom")
+        assert status == 200 and "<feed" in feed and "at_home_mail_order none -&gt; red_flag" in feed
+    finally:
+        site.stop()
