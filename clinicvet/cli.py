@@ -30,13 +30,9 @@ def echo_progress(totals: dict) -> None:
         click.echo(line, err=True)
 
 
-def remember_timeout(ctx, param, value):
-    # Kept on the context so that every crawling command takes --timeout without a new parameter.
-    ctx.meta["crawl_timeout"] = value
-
-
 def crawl_options(fn):
-    fn = click.option("--timeout", type=click.FloatRange(0.1), expose_value=False, callback=remember_timeout,
+    """The options every crawling command takes; they reach do_crawl as keyword arguments."""
+    fn = click.option("--timeout", type=click.FloatRange(0.1),
                       help="Seconds to wait for one page before giving up on it (default 20).")(fn)
     fn = click.option("--max-pages", type=click.IntRange(1), help="Pages per site (default 25).")(fn)
     fn = click.option("--delay", type=click.FloatRange(0), help="Seconds between requests to one site (default 1).")(fn)
@@ -47,7 +43,8 @@ def crawl_options(fn):
     return fn
 
 
-def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, silent, unreachable_after=None):
+def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages=None, delay=None, depth=None, timeout=None,
+             unreachable_after=None, silent=False):
     from crawler.run import LockedError, run_crawl
 
     try:
@@ -62,9 +59,8 @@ def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages, delay, depth, 
                          AUTOTHROTTLE_ENABLED=delay > 0)
     if depth is not None:
         overrides["CLINICVET_DEPTH_LIMIT"] = depth
-    context = click.get_current_context(silent=True)
-    if context and context.meta.get("crawl_timeout"):
-        overrides["DOWNLOAD_TIMEOUT"] = context.meta["crawl_timeout"]
+    if timeout:
+        overrides["DOWNLOAD_TIMEOUT"] = timeout
     if unreachable_after:
         overrides["CLINICVET_UNREACHABLE_AFTER"] = unreachable_after
     try:
@@ -146,9 +142,9 @@ def cli():
 @click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False), help="CSV with name,url[,city,state].")
 @DB_OPTION
 @crawl_options
-def crawl(db_path, seeds_file, max_pages, delay, depth, unreachable_after, silent):
+def crawl(db_path, seeds_file, **options):
     """Crawl each seed clinic website politely and store its pages."""
-    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent, unreachable_after)
+    do_crawl(db_path, seeds_file, "crawl", **options)
 
 
 @cli.command()
@@ -190,9 +186,9 @@ def serve(db_path, port, host):
 @click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False))
 @DB_OPTION
 @crawl_options
-def run(db_path, seeds_file, max_pages, delay, depth, unreachable_after, silent):
+def run(db_path, seeds_file, **options):
     """Crawl, score and publish in one go."""
-    do_crawl(db_path, seeds_file, "crawl", max_pages, delay, depth, silent, unreachable_after)
+    do_crawl(db_path, seeds_file, "crawl", **options)
     do_score(db_path)
     do_publish(db_path)
 
@@ -201,9 +197,9 @@ def run(db_path, seeds_file, max_pages, delay, depth, unreachable_after, silent)
 @click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False))
 @DB_OPTION
 @crawl_options
-def recrawl(db_path, seeds_file, max_pages, delay, depth, unreachable_after, silent):
+def recrawl(db_path, seeds_file, **options):
     """Recrawl incrementally, re-score changed sites and publish; exit 1 with a reason if anything failed."""
-    summary = do_crawl(db_path, seeds_file, "recrawl", max_pages, delay, depth, silent, unreachable_after)
+    summary = do_crawl(db_path, seeds_file, "recrawl", **options)
     from clinicvet.db import open_db
 
     db = open_db(db_path)
@@ -234,7 +230,7 @@ def demo(db_path, port, no_serve):
     web = start_in_thread(SITES_DIR)
     os.environ.update(http_proxy=web.url, HTTP_PROXY=web.url, no_proxy="", NO_PROXY="")
     click.echo(f"demo web of {len(list(SITES_DIR.iterdir()))} sites on {web.url}", err=True)
-    do_crawl(db_path, str(SEEDS_FILE), "crawl", None, 0.0, None, False)
+    do_crawl(db_path, str(SEEDS_FILE), "crawl", delay=0.0)
     do_score(db_path)
     do_publish(db_path)
     if no_serve:
