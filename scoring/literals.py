@@ -197,14 +197,31 @@ def required_cues(pattern: str, flags: int = re.I) -> CueSet | None:
 
 class Probe:
     """One text, lowercased once, asked whether it holds any of a set of cues."""
-    __slots__ = ("low", "exact", "_words", "_text")
+    __slots__ = ("low", "exact", "plain", "_words", "_text")
 
     def __init__(self, text: str):
         self._text = text
-        self.low = text.lower()
+        self.low = low = text.lower()
         # Positions and case-insensitive literal matches carry over only for ordinary text.
-        self.exact = not ODD_CHARS.search(text)
+        if text.isascii():
+            self.exact = self.plain = True
+        else:
+            self.exact = not ODD_CHARS.search(text)
+            # Lowered regexes (lowered.py) hold where lowercasing keeps every character one.
+            self.plain = self.exact and len(low) == len(text) and not ODD_CHARS.search(low)
         self._words: set[str] | None = None
+
+    def search(self, regex: re.Pattern, fast: re.Pattern | None) -> re.Match | None:
+        """regex.search(text), by its lowered form fast on the lowercased text where that is exact."""
+        if fast is not None and self.plain:
+            return fast.search(self.low)
+        return regex.search(self._text)
+
+    def finditer(self, regex: re.Pattern, fast: re.Pattern | None):
+        """regex.finditer(text), as search."""
+        if fast is not None and self.plain:
+            return fast.finditer(self.low)
+        return regex.finditer(self._text)
 
     @property
     def words(self) -> set[str]:

@@ -131,9 +131,9 @@ class Matcher:
         if spans is None:
             # Most sentences hold no cue at all; a modifier whose literals are absent cannot match.
             p = self.probe(text)
-            if any(p.has(m.cues) and m.regex.search(text) for m in self._cue_mods):
+            if any(p.has(m.cues) and p.search(m.regex, m.fast) for m in self._cue_mods):
                 spans = [(m, x.start(), x.end()) for m in self.rubric.modifiers if p.has(m.cues)
-                         for x in m.regex.finditer(text)]
+                         for x in p.finditer(m.regex, m.fast)]
             else:
                 spans = []
             self._span_cache[text] = spans
@@ -219,12 +219,14 @@ class Matcher:
         for q in self.rubric.questions.values():
             out = []
             for sig in q.signals:
-                cues, reqs = sig.cues, list(zip(sig.requires, sig.requires_cues))
+                cues, fast = sig.cues, sig.fast
+                reqs = list(zip(sig.requires, sig.requires_fast, sig.requires_cues))
                 for idx in self.candidates(sig.triggers):
                     line = lines[idx]
-                    if not self.probe(line.text).has(cues):
+                    p = self.probe(line.text)
+                    if not p.has(cues):
                         continue
-                    whole = sig.regex.search(line.text)
+                    whole = p.search(sig.regex, fast)
                     if not whole:
                         continue
                     sents = line.sentences()
@@ -232,8 +234,8 @@ class Matcher:
                         # A one-sentence line was searched already.
                         one = len(sents) == 1 and sent.text == line.text
                         p = self.probe(sent.text)
-                        m = whole if one else p.has(cues) and sig.regex.search(sent.text)
-                        if not m or not all(p.has(rc) and r.search(sent.text) for r, rc in reqs):
+                        m = whole if one else p.has(cues) and p.search(sig.regex, fast)
+                        if not m or not all(p.has(rc) and p.search(r, rf) for r, rf, rc in reqs):
                             continue
                         hit = self._judge(q, sig, line, k, m.start(), m.end())
                         if hit:

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from scoring.literals import CueSet, required_cues
+from scoring.lowered import lowered
 
 DEFAULT_PATH = Path(__file__).with_name("rubric.yaml")
 DIRECTIONS = ("forward", "backward", "bidirectional", "terminate")
@@ -42,6 +43,9 @@ class Signal:
     # Derived: literals one of which every match of regex (of requires[i]) holds; None = unknown.
     cues: CueSet | None = None
     requires_cues: list = field(default_factory=list)
+    # Derived: the regexes recompiled for lowercased text (None where not possible), see lowered.py.
+    fast: re.Pattern | None = None
+    requires_fast: list = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Modifier:
     window: int
     questions: set[str] | None
     cues: CueSet | None = None  # derived, as Signal.cues
+    fast: re.Pattern | None = None  # derived, as Signal.fast
 
 
 @dataclass
@@ -148,7 +153,8 @@ class _Loader:
             id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
             weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
             ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers),
-            cues=_cues(regex), requires_cues=[_cues(r) for r in reqs])
+            cues=_cues(regex), requires_cues=[_cues(r) for r in reqs],
+            fast=lowered(regex), requires_fast=[lowered(r) for r in reqs])
 
     def modifier(self, raw, where: str) -> Modifier:
         raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)
@@ -161,7 +167,7 @@ class _Loader:
         return Modifier(
             id=str(raw["id"]), category=raw["category"], phrase=str(raw.get("phrase", "")),
             regex=regex, direction=raw["direction"], window=int(raw.get("window", 1000)),
-            questions=set(qs) if qs else None, cues=_cues(regex))
+            questions=set(qs) if qs else None, cues=_cues(regex), fast=lowered(regex))
 
     def question(self, qid: str, raw) -> Question:
         raw = self.keys(raw, _QUESTION_KEYS, {"ask", "why", "weight", "verdicts", "signals"}, qid)

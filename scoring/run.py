@@ -10,6 +10,7 @@ import sqlite_utils
 from clinicvet.db import ensure_schema, now
 from scoring.facts import ROUTE_TRIGGERS, ROUTES, Facts, extract_facts
 from scoring.literals import required_cues
+from scoring.lowered import lowered
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
@@ -18,7 +19,7 @@ from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
 log = logging.getLogger(__name__)
 _RUBRIC: Rubric | None = None
 # Route id -> (pattern, literals one of which each of its matches holds).
-_ROUTE_CUES = [(r, rx, required_cues(rx.pattern, rx.flags)) for r, rx in ROUTES.items()]
+_ROUTE_CUES = [(r, rx, lowered(rx), required_cues(rx.pattern, rx.flags)) for r, rx in ROUTES.items()]
 
 
 @dataclass
@@ -59,8 +60,8 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
             continue
         for _, s in line.sentences():
             p = matcher.probe(s.text)
-            new = {r for r, rx, cues in _ROUTE_CUES
-                   if r not in found and p.has(cues) and rx.search(s.text)}
+            new = {r for r, rx, fast, cues in _ROUTE_CUES
+                   if r not in found and p.has(cues) and p.search(rx, fast)}
             if new and not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"}:
                 own.append(s.text)
                 found |= new
