@@ -226,7 +226,18 @@ def machine() -> dict:
 
     return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
             **{pkg: version(pkg) for pkg in ("scrapy", "datasette", "lxml", "sqlite-utils")},
-            "sqlite": sqlite3.sqlite_version}
+            "sqlite": sqlite3.sqlite_version, "commit": git("rev-parse", "--short", "HEAD"),
+            "tree_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+def git(*args: str) -> str:
+    """Output of a git command in the repository ('' where git is unavailable)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
 
 
 def doc(r: dict, table: str) -> str:
@@ -238,7 +249,8 @@ def doc(r: dict, table: str) -> str:
 
 Measured {when[:10]} ({when[11:16]} UTC) by `make bench` (`bench/run_all.py`, {r['total_s'] / 60:.1f} min in all)
 on a {m['cpus']}-core {m['cpu']}, Python {m['python']}, Scrapy {m['scrapy']}, Datasette {m['datasette']},
-lxml {m['lxml']}, SQLite {m['sqlite']}. Raw figures: `bench/results/latest.json` (not committed).
+lxml {m['lxml']}, SQLite {m['sqlite']}, at commit {m['commit']}{' plus uncommitted changes' if m['tree_dirty'] else ''}.
+Raw figures: `bench/results/latest.json` (not committed).
 
 **Noisy figures.** The machine was shared with other engineers running test suites during the run
 (load average {r['load'][0]:.1f} at the start, {r['load'][1]:.1f} at the end, on {m['cpus']} cores); treat
