@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from re import _compiler as sre_compile  # noqa: F401  (_EXTRA_CASES below)
 from re import _constants as C
 from re import _parser as sre_parse
@@ -179,11 +179,38 @@ def _node(op, av, left: bool, right: bool) -> frozenset[Cue] | None:
     return None
 
 
+_SUBS_REGEX_MIN = 4  # from this many substrings on, one regex finds them faster than a loop of `in`
+
+
+def _trie(words: list[str]) -> str:
+    """Regex source matching any of words (no flags), as a trie: `re` skips to their first letters."""
+    root: dict = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        if "" in node:
+            return ""  # a shorter word is enough for a substring test
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(root)
+
+
 @dataclass(frozen=True)
 class CueSet:
     """Whole words and substrings (lowercase), one of which every match of a regex holds."""
     words: frozenset[str]
     subs: tuple[str, ...]
+    # The substrings as one case-sensitive regex, when there are many.
+    subs_regex: re.Pattern | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if len(self.subs) >= _SUBS_REGEX_MIN:
+            object.__setattr__(self, "subs_regex", re.compile(_trie(list(self.subs))))
 
 
 def required_cues(pattern: str, flags: int = re.I) -> CueSet | None:
@@ -237,6 +264,8 @@ class Probe:
         if cues.words and not cues.words.isdisjoint(self.words):
             return True
         low = self.low
+        if cues.subs_regex is not None:
+            return cues.subs_regex.search(low) is not None
         for sub in cues.subs:
             if sub in low:
                 return True

@@ -117,7 +117,6 @@ class Matcher:
         self._index = trigger_index(rubric, extra_triggers)
         self._span_cache: dict[str, list] = {}
         self._probes: dict[str, Probe] = {}
-        self._cue_mods = [m for m in rubric.modifiers if m.direction != "terminate"]
 
     def probe(self, text: str) -> Probe:
         """text lowercased once, for cue checks before regexes run."""
@@ -131,9 +130,9 @@ class Matcher:
         if spans is None:
             # Most sentences hold no cue at all; a modifier whose literals are absent cannot match.
             p = self.probe(text)
-            if any(p.has(m.cues) and p.search(m.regex, m.fast) for m in self._cue_mods):
-                spans = [(m, x.start(), x.end()) for m in self.rubric.modifiers if p.has(m.cues)
-                         for x in p.finditer(m.regex, m.fast)]
+            mods = [m for m in self.rubric.modifiers if p.has(m.cues)]
+            if any(m.direction != "terminate" and p.search(m.regex, m.fast) for m in mods):
+                spans = [(m, x.start(), x.end()) for m in mods for x in p.finditer(m.regex, m.fast)]
             else:
                 spans = []
             self._span_cache[text] = spans
