@@ -43,6 +43,8 @@ _PRICE_NOT = re.compile(r"\b(?:month|monthly|series|membership|package|program|b
                         r"consult\w*|hydration|NAD|vitamin|deposit|cancel\w*|fee|evaluation|"
                         r"six|pack|cohort|late|preparation|integration|therapy|intake|slow|"
                         r"longer|extended)\b|/\s?mo", re.I)
+_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+")
+_AMOUNT_START = re.compile(r"(?=\$\s?\d)")
 _PRICE_INFUSION = re.compile(r"\binfusion|\bIV\b", re.I)
 _PRICE_SINGLE = re.compile(r"\b(?:single|per|each|one|an infusion|a session)\b", re.I)
 _ORG_TYPES = ("MedicalClinic", "MedicalBusiness", "LocalBusiness", "Organization", "Physician",
@@ -106,7 +108,7 @@ def _normal_phone(raw) -> str | None:
 
 def _address_from_text(lines: list[str], facts: Facts) -> None:
     for i, line in enumerate(lines):
-        m = _CITY_LINE.search(line)
+        m = "," in line and _CITY_LINE.search(line)  # every match holds ", XX 12345"
         if not m:
             continue
         before = line[: m.start()].strip(" ,·|")
@@ -124,9 +126,9 @@ def _price(lines: list[str]) -> float | None:
         if "$" not in line:
             continue
         short = len(line) < 40
-        for part in ([line] if short else re.split(r"(?<=[.!?;])\s+", line)):
+        for part in ([line] if short else _CLAUSE_END.split(line)):
             # Each amount is read with the words up to the next amount, not the whole sentence.
-            pieces = re.split(r"(?=\$\s?\d)", part)
+            pieces = _AMOUNT_START.split(part)
             for j, piece in enumerate(pieces):
                 lead = pieces[j - 1] if j and not pieces[j - 1].lstrip().startswith("$") else ""
                 prev = lines[i - 1] + " " if i and line.lstrip().startswith("$") else ""

@@ -53,15 +53,28 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     # Routes come from the clinic's own plain statements: no blog, FAQ question, negation or warning.
     # Route patterns match within one sentence, so only sentences naming a route not yet found
     # need their context read (the costly part); the routes found are the same.
-    own, found = [], set()
+    own, found, skipped = [], set(), {}
     for idx in matcher.candidates(ROUTE_TRIGGERS):
         line = lines[idx]
-        if line.question or any(c.url.search(line.url) for c in rubric.page_contexts):
+        if line.url not in skipped:
+            skipped[line.url] = any(c.url.search(line.url) for c in rubric.page_contexts)
+        if line.question or skipped[line.url]:
             continue
-        for _, s in line.sentences():
-            p = matcher.probe(s.text)
-            new = {r for r, rx, fast, cues in _ROUTE_CUES
-                   if r not in found and p.has(cues) and p.search(rx, fast)}
+        # A route named in a sentence is named in its line (no route word ends in '.', so no
+        # match spans two sentences): only lines naming a route still missing are split.
+        lp = matcher.probe(line.text)
+        left = [(r, rx, fast, cues) for r, rx, fast, cues in _ROUTE_CUES
+                if r not in found and lp.has(cues) and lp.search(rx, fast)]
+        if not left:
+            continue
+        sents = line.sentences()
+        for _, s in sents:
+            if len(sents) == 1 and s.text == line.text:
+                new = {r for r, _, _, _ in left}
+            else:
+                p = matcher.probe(s.text)
+                new = {r for r, rx, fast, cues in left
+                       if r not in found and p.has(cues) and p.search(rx, fast)}
             if new and not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"}:
                 own.append(s.text)
                 found |= new
