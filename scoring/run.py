@@ -11,7 +11,7 @@ from clinicvet.db import ensure_schema, now
 from scoring.facts import ROUTE_TRIGGERS, ROUTES, Facts, extract_facts
 from scoring.literals import required_cues
 from scoring.lowered import lowered
-from scoring.match import Matcher
+from scoring.match import Matcher, trigger_index
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
 from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
@@ -37,10 +37,11 @@ class SiteScore:
 
 
 def default_rubric() -> Rubric:
-    """The packaged rubric, loaded once."""
+    """The packaged rubric, loaded once, with the trigger index score_site uses."""
     global _RUBRIC
     if _RUBRIC is None:
         _RUBRIC = load_rubric()
+        trigger_index(_RUBRIC, (ROUTE_TRIGGERS,))
     return _RUBRIC
 
 
