@@ -261,11 +261,13 @@ class Probe:
         """False only when no match of the regex behind cues can occur in the text."""
         if cues is None or not self.exact:
             return True
-        if cues.words and not cues.words.isdisjoint(self.words):
+        words = cues.words
+        if words and not words.isdisjoint(self._words if self._words is not None else self.words):
             return True
         low = self.low
-        if cues.subs_regex is not None:
-            return cues.subs_regex.search(low) is not None
+        rx = cues.subs_regex
+        if rx is not None:
+            return rx.search(low) is not None
         for sub in cues.subs:
             if sub in low:
                 return True

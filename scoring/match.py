@@ -5,7 +5,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from scoring.literals import Probe
+from scoring.literals import CueSet, Probe
 from scoring.rubric import Modifier, Question, Rubric
 from scoring.text import Line
 
@@ -87,6 +87,16 @@ def trigger_index(rubric: Rubric, extra: tuple[tuple[str, ...], ...] = ()) -> Tr
     return rubric.cache[key]
 
 
+def context_cues(rubric: Rubric) -> CueSet | None:
+    """Cues one of which any match of a non-terminating modifier holds (None: no such cues)."""
+    if "context_cues" not in rubric.cache:
+        cues = [m.cues for m in rubric.modifiers if m.direction != "terminate"]
+        rubric.cache["context_cues"] = None if not cues or None in cues else CueSet(
+            frozenset().union(*(c.words for c in cues)),
+            tuple(sorted({sub for c in cues for sub in c.subs}, key=lambda t: (len(t), t))))
+    return rubric.cache["context_cues"]
+
+
 @dataclass
 class Hit:
     """One signal matched in one sentence, after context: counts toward polarity with weight."""
@@ -127,6 +137,7 @@ class Matcher:
         self.rubric = rubric
         self._index = trigger_index(rubric, extra_triggers)
         self._span_cache: dict[str, list] = {}
+        self._any_cue = context_cues(rubric)
         self._probes: dict[str, Probe] = {}
 
     def probe(self, text: str) -> Probe:
@@ -141,7 +152,8 @@ class Matcher:
         if spans is None:
             # Most sentences hold no cue at all; a modifier whose literals are absent cannot match.
             p = self.probe(text)
-            mods = [m for m in self.rubric.modifiers if p.has(m.cues)]
+            # One test for the cues of all non-terminating modifiers first: most texts hold none.
+            mods = [m for m in self.rubric.modifiers if p.has(m.cues)] if p.has(self._any_cue) else []
             if any(m.direction != "terminate" and p.search(m.regex, m.fast) for m in mods):
                 spans = [(m, x.start(), x.end()) for m in mods for x in p.finditer(m.regex, m.fast)]
             else:
