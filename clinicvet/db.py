@@ -74,6 +74,8 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "id": int, "domain": str, "question": str, "old": str, "new": str, "crawl_id": int,
         "at": str, "evidence": str,
     }, "id"),
+    # Small facts the stages keep about their own work (e.g. what the search index was built from).
+    "meta": ({"key": str, "value": str}, "key"),
     # Advocates' reviews; crawling and scoring only read them. A new review of the same clinic and
     # question supersedes the last (superseded_by), never erases it. question '*' is the whole
     # clinic; verdict NULL is a note only (the machine verdict shows). machine_verdict is what the

@@ -70,8 +70,21 @@ def rank_tiers(db: sqlite_utils.Database) -> int:
     return len(rows)
 
 
-def build_clinic_search(db: sqlite_utils.Database) -> None:
-    """Rebuild the clinics' full-text index from clinics and their live pages."""
+def search_fingerprint(db: sqlite_utils.Database) -> str:
+    """What the clinics' search index was built from: it needs a rebuild only when this changes."""
+    clinics = next(db.query("SELECT count(*) AS n, max(scored_at) AS scored, max(rowid) AS last FROM clinics"))
+    pages = next(db.query("SELECT count(*) AS n, max(fetched_at) AS fetched, max(gone_at) AS gone FROM pages"))
+    return "|".join(str(v) for v in (*clinics.values(), *pages.values()))
+
+
+def build_clinic_search(db: sqlite_utils.Database) -> bool:
+    """Rebuild the clinics' full-text index from clinics and their live pages, unless nothing it reads
+    has changed since the last build; returns whether it rebuilt."""
+    fingerprint = search_fingerprint(db)
+    built = db["meta"].get("clinic_search")["value"] if db["meta"].exists() and db["meta"].count_where(
+        "key = 'clinic_search'") else None
+    if built == fingerprint and db[CLINIC_SEARCH].exists():
+        return False
     if db["clinics_fts"].exists():
         # An earlier publish indexed clinics with sqlite-utils triggers; the new index replaces it.
         db["clinics"].disable_fts()
@@ -85,6 +98,8 @@ def build_clinic_search(db: sqlite_utils.Database) -> None:
                (SELECT group_concat(coalesce(p.title, '') || ' ' || coalesce(p.text, ''), ' ')
                   FROM pages p WHERE p.domain = c.domain AND p.gone_at IS NULL)
         FROM clinics c""")
+    db["meta"].upsert({"key": "clinic_search", "value": fingerprint}, pk="key")
+    return True
 
 
 def sync_site_health(db: sqlite_utils.Database) -> None:
@@ -103,6 +118,7 @@ def publish(db: sqlite_utils.Database) -> dict:
         rank_tiers(db)
         build_clinic_search(db)
     for table, columns in FTS.items():
-        db[table].enable_fts(columns, create_triggers=True, replace=True, tokenize="porter")
+        if not db[f"{table}_fts"].exists():  # its triggers keep it current from then on
+            db[table].enable_fts(columns, create_triggers=True, tokenize="porter")
     db.execute("ANALYZE")
     return {"clinics": db["clinics"].count, "located": located}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from clinicvet.db import open_db
-from clinicvet.publish import CLINIC_SEARCH, publish
+from clinicvet.publish import CLINIC_SEARCH, build_clinic_search, publish
 
 PLUGINS = Path(__file__).resolve().parent.parent / "datasette" / "plugins"
 
@@ -70,6 +70,16 @@ def test_publish_twice_replaces_an_old_trigger_based_clinics_index(db):
     assert not [r for r in db.query("select name from sqlite_master where type = 'trigger' and tbl_name = 'clinics'")]
     db["clinics"].upsert({"domain": "red.test", "score": 96}, pk="domain")  # the scorer still writes
     assert db[CLINIC_SEARCH].exists()
+
+
+def test_search_index_is_rebuilt_only_when_what_it_reads_changed(db):
+    publish(db)
+    assert build_clinic_search(db) is False  # nothing changed since the publish
+    db["pages"].upsert({"url": "http://strong.test/", "text": "Ketamine lozenges mailed home.",
+                        "fetched_at": "2099-01-01T00:00:00Z"}, pk="url")
+    assert build_clinic_search(db) is True
+    hits = list(db.query(f"select rowid from {CLINIC_SEARCH} where {CLINIC_SEARCH} match 'lozenges'"))
+    assert len(hits) == 1
 
 
 def test_publish_locates_clinics_by_zip(db):
