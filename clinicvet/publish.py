@@ -23,15 +23,16 @@ def add_coordinates(db: sqlite_utils.Database) -> int:
     """Fill clinics.latitude/longitude from the ZIP code, offline; returns rows located."""
     import zipcodes
 
-    located = []
-    for row in db.query("SELECT domain, zip FROM clinics WHERE zip IS NOT NULL AND zip != ''"):
+    points = {}
+    for row in db.query("SELECT DISTINCT substr(zip, 1, 5) AS zip FROM clinics WHERE zip IS NOT NULL AND zip != ''"):
         try:
-            match = zipcodes.matching(row["zip"][:5])
+            match = zipcodes.matching(row["zip"])  # about 2 ms a call: once per distinct ZIP
         except (ValueError, TypeError):
             match = []
         if match:
-            located.append({"domain": row["domain"], "latitude": float(match[0]["lat"]),
-                            "longitude": float(match[0]["long"])})
+            points[row["zip"]] = (float(match[0]["lat"]), float(match[0]["long"]))
+    located = [{"domain": row["domain"], "latitude": points[row["zip"]][0], "longitude": points[row["zip"]][1]}
+               for row in db.query("SELECT domain, substr(zip, 1, 5) AS zip FROM clinics") if row["zip"] in points]
     if located:
         db["clinics"].upsert_all(located, pk="domain", batch_size=1000)
     return len(located)
