@@ -178,6 +178,13 @@ def serve(db_path, port, host):
     try:  # an older database gains the tables and views the directory reads (reviews, review queue)
         open_db(db_path).conn.close()
     except DatabaseFileError as exc:  # e.g. a read-only copy: serve it as it is, without reviewing
+        import sqlite3
+
+        try:  # but a file that cannot even be read is no directory: say so now, not on every page
+            with sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True) as conn:
+                conn.execute("SELECT count(*) FROM clinics").fetchone()
+        except sqlite3.DatabaseError as unreadable:
+            fail(f"{db_path}: not a usable SQLite database ({unreadable}); nothing to serve")
         click.echo(f"serve: not upgrading the database: {exc}", err=True)
     os.execv(sys.executable, datasette_command(db_path, port, host))
 

@@ -120,7 +120,7 @@ def test_database_in_read_only_folder_fails_in_one_line(db, command):
     record(f"read-only folder ({command})", "chmod 555 on the database's folder", message)
 
 
-@pytest.mark.parametrize("command", ["crawl", "score", "publish"])
+@pytest.mark.parametrize("command", ["crawl", "score", "publish", "serve"])
 def test_corrupt_database_fails_in_one_line_and_is_left_as_it_was(tmp_path, command):
     db = tmp_path / "clinics.db"
     db.write_bytes(os.urandom(64 * 1024))
