@@ -1,0 +1,52 @@
+"""Accuracy floors on labelled sites, pages built straight from their HTML files: the development
+corpus, and the demo web (written apart from the rubric, so a held-out check)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from scoring.corpus import load_corpus_pages
+from scoring.run import score_site
+
+ROOT = Path(__file__).resolve().parents[1]
+# name -> (folder holding sites/ and labels.csv, sites expected, accuracy floor per question)
+LABELLED = {
+    "corpus": (ROOT.parent / "shared" / "corpus", 48, 0.9),
+    "demo": (ROOT / "clinicvet" / "demo", 9, 0.8),
+}
+YES_NO = ("physician_led", "monitoring", "screening", "integration_support")
+
+
+@pytest.fixture(scope="module", params=sorted(LABELLED))
+def labelled(request) -> tuple[dict, int, float]:
+    """(domain -> (labels, SiteScore), sites expected, floor) for one labelled set."""
+    folder, expected, floor = LABELLED[request.param]
+    if not (folder / "sites").is_dir() or not (folder / "labels.csv").is_file():
+        pytest.skip(f"labelled sites not found at {folder} (the corpus is ../shared/corpus next to the repo)")
+    with open(folder / "labels.csv", newline="", encoding="utf-8") as fh:
+        labels = {r["domain"]: r for r in csv.DictReader(fh)}
+    pages = load_corpus_pages(folder)
+    return {d: (labels[d], score_site(p)) for d, p in pages.items() if d in labels}, expected, floor
+
+
+def test_every_labelled_site_is_scored(labelled):
+    results, expected, _ = labelled
+    assert len(results) == expected
+
+
+@pytest.mark.parametrize("question", YES_NO)
+def test_accuracy_floor(labelled, question):
+    results, _, floor = labelled
+    wrong = [(d, lab[question], res.verdicts[question].verdict) for d, (lab, res) in results.items()
+             if lab[question] != res.verdicts[question].verdict]
+    accuracy = 1 - len(wrong) / len(results)
+    assert accuracy >= floor, f"{question}: accuracy {accuracy:.3f}; wrong (domain, label, got): {wrong}"
+
+
+def test_red_flag_precision_and_recall_are_perfect(labelled):
+    results, _, _ = labelled
+    got = {d for d, (_, res) in results.items() if res.red_flag}
+    want = {d for d, (lab, _) in results.items() if lab["at_home_mail_order"] == "red_flag"}
+    assert got == want, f"false positives {sorted(got - want)}, missed {sorted(want - got)}"
