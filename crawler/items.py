@@ -37,6 +37,7 @@ class SiteDoneItem:
     domain: str
     pages: int = 0  # pages answered well, unchanged ones included
     changed: int = 0  # new, modified or gone pages
+    unchanged: int = 0  # known pages that answered 304 or the same content
     has_sitemap: bool | None = None  # None: not asked this time
     errors: int = 0
     reasons: list = field(default_factory=list)
@@ -44,7 +45,7 @@ class SiteDoneItem:
 
 @dataclass
 class NotModifiedItem:
-    """A known page that answered 304, or 200 with the content we already have."""
+    """A known page, marked gone earlier, that is back with the content we already have."""
     url: str
     domain: str
     at: str

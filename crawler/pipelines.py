@@ -17,7 +17,7 @@ class SQLitePipeline:
         self.unreachable_after = unreachable_after
         self.pages: list[dict] = []
         self.errors: list[dict] = []
-        self.unchanged: list[tuple] = []
+        self.back: list[tuple] = []  # (at, url) of gone pages that answered again
         self.gone: list[tuple] = []
         self.counts = {"pages_fetched": 0, "not_modified": 0, "errors": 0, "bytes_fetched": 0}
 
@@ -46,32 +46,27 @@ class SQLitePipeline:
             self.errors.append({**dataclasses.asdict(item), "crawl_id": self.crawl_id})
             self.counts["errors"] += 1
         elif isinstance(item, NotModifiedItem):
-            self.unchanged.append((item.at, item.url))
-            self.counts["not_modified"] += 1
+            self.back.append((item.at, item.url))
         elif isinstance(item, GoneItem):
             self.gone.append((item.at, item.at, item.url))
         elif isinstance(item, SiteDoneItem):
+            self.counts["not_modified"] += item.unchanged
             self.flush()
             self.finish_site(item)
-        if len(self.pages) + len(self.errors) + len(self.unchanged) >= self.batch_size:
+        if len(self.pages) + len(self.errors) + len(self.back) >= self.batch_size:
             self.flush()
         return item
 
     def flush(self) -> None:
-        """Write buffered pages and errors in one transaction."""
-        if not (self.pages or self.errors or self.unchanged or self.gone):
-            return
+        """Write buffered pages and errors, and the crawl's counters, in one transaction."""
         with self.db.conn:
             if self.pages:
                 self.db["pages"].upsert_all(self.pages, pk="url", batch_size=500)
                 self.db.execute("UPDATE pages SET first_seen_at = fetched_at WHERE first_seen_at IS NULL")
             if self.errors:
                 self.db["fetch_log"].insert_all(self.errors, batch_size=500)
-            if self.unchanged:
-                # Only a page that had gone and came back is rewritten: touching every unchanged row would
-                # rewrite its stored HTML too. The crawl row records when the site was last checked.
-                self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = NULL WHERE url = ? AND gone_at IS NOT NULL",
-                                         self.unchanged)
+            if self.back:
+                self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = NULL WHERE url = ?", self.back)
             if self.gone:
                 self.db.conn.executemany("UPDATE pages SET checked_at = ?, gone_at = COALESCE(gone_at, ?) WHERE url = ?",
                                          self.gone)
@@ -79,7 +74,7 @@ class SQLitePipeline:
                 "UPDATE crawls SET pages_fetched = ?, not_modified = ?, errors = ?, bytes_fetched = ? WHERE id = ?",
                 [self.counts["pages_fetched"], self.counts["not_modified"], self.counts["errors"],
                  self.counts["bytes_fetched"], self.crawl_id])
-        self.pages, self.errors, self.unchanged, self.gone = [], [], [], []
+        self.pages, self.errors, self.back, self.gone = [], [], [], []
 
     def finish_site(self, item: SiteDoneItem) -> None:
         """Record a site's health; a site with no good page keeps the pages it had."""

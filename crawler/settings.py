@@ -43,6 +43,14 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): an off-site redirect must not even fetch that host's robots.txt.
     "crawler.middlewares.SiteScopeMiddleware": 50,
+    # SiteScopeMiddleware keeps each request on its site; no site needs HTTP authentication.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+}
+# The spider tracks depth and skips overlong URLs itself (crawler/links.py).
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }
 DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.ProxyAwareHTTPHandler",

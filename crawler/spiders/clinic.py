@@ -38,6 +38,7 @@ class SiteState:
     in_flight: int = 0
     pages: int = 0
     changed: int = 0
+    unchanged: int = 0
     errors: int = 0
     reasons: list = field(default_factory=list)
     refusals: list = field(default_factory=list)
@@ -143,7 +144,8 @@ class ClinicSpider(scrapy.Spider):
         if st.in_flight == 0 and not st.done:
             st.done = True
             self.totals["sites_done"] += 1
-            yield SiteDoneItem(domain=st.seed.domain, pages=st.pages, changed=st.changed, errors=st.errors,
+            yield SiteDoneItem(domain=st.seed.domain, pages=st.pages, changed=st.changed, unchanged=st.unchanged,
+                               errors=st.errors,
                                reasons=(st.reasons + st.refusals)[:3], has_sitemap=st.has_sitemap)
         self._report()
 
@@ -160,7 +162,9 @@ class ClinicSpider(scrapy.Spider):
         body = response.body
         page = self.known.get(response.url)
         if page and (response.status == 304 or hashlib.sha256(body).hexdigest() == page["content_hash"]):
-            yield self._unchanged(st, response.url, page, response.meta.get("page_depth", 0))
+            back = self._unchanged(st, response.url, page, response.meta.get("page_depth", 0))
+            if back:
+                yield back
         elif response.status == 304:  # a 304 for a page we never stored: nothing to reuse
             yield self._error(st, response.url, 304, "304 Not Modified for an unknown page")
         elif not isinstance(response, scrapy.http.HtmlResponse) and "html" not in content_type:
@@ -171,13 +175,15 @@ class ClinicSpider(scrapy.Spider):
             yield self._page(st, response, content_type)
         yield from self._next(st)
 
-    def _unchanged(self, st: SiteState, url: str, page: dict, depth: int) -> NotModifiedItem:
-        """Count an unchanged page as fetched and walk the links stored with it: no re-parsing."""
+    def _unchanged(self, st: SiteState, url: str, page: dict, depth: int) -> NotModifiedItem | None:
+        """Count an unchanged page as fetched and walk the links stored with it: no re-parsing, and no
+        item unless the page had been marked gone (most of a recrawl is these pages: they stay cheap)."""
         for link in json.loads(page["links"] or "[]"):
             self._enqueue(st, link["url"], link.get("text", ""), depth + 1)
         st.pages += 1
+        st.unchanged += 1
         self.totals["not_modified"] += 1
-        return NotModifiedItem(url=url, domain=st.seed.domain, at=now())
+        return NotModifiedItem(url=url, domain=st.seed.domain, at=now()) if page["gone_at"] else None
 
     def _page(self, st: SiteState, response, content_type: str) -> PageItem:
         depth = response.meta.get("page_depth", 0)
