@@ -11,8 +11,9 @@ USER_AGENT = "clinicvet/0.1 (+https://github.com/clinicvet/clinicvet; ketamine c
 ROBOTSTXT_OBEY = True
 
 # Politeness: one request at a time per site, at least DOWNLOAD_DELAY apart (CLI --delay),
-# AutoThrottle backs off further when a site answers slowly. Many sites are crawled side by side.
-CONCURRENT_REQUESTS = 128
+# AutoThrottle backs off further when a site answers slowly. Many sites are crawled side by side: with
+# at most two requests queued per site, 256 keeps 128 sites going while each waits out its delay.
+CONCURRENT_REQUESTS = 256
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 1.0
 AUTOTHROTTLE_ENABLED = True
