@@ -177,9 +177,9 @@ def extract_facts(pages: list[Page], own_text: str) -> Facts:
     facts = Facts()
     home = sorted(pages, key=lambda p: (p.url.count("/"), len(p.url)))
     _from_jsonld(home, facts)
-    lines = [l for p in home if not _BLOG.search(p.url) for l in p.text.split("\n")]
+    lines = [line for p in home if not _BLOG.search(p.url) for line in p.text.split("\n")]
     if not facts.phone:
-        m = next((m for l in lines for m in [_PHONE.search(l)] if m), None)
+        m = next((m for line in lines for m in [_PHONE.search(line)] if m), None)
         facts.phone = _format_phone(m) if m else None
     if not (facts.city and facts.zip):
         _address_from_text(lines, facts)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from scoring.literals import CueSet, Probe
 from scoring.rubric import Modifier, Question, Rubric
-from scoring.text import Line
+from scoring.text import Line, Sentence
 
 # Context categories that void a match outright: the sentence is not the clinic's own claim.
 VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "SELF")

@@ -32,8 +32,6 @@ class Sentence:
     heading: str = ""
 
 
-
-
 def split_sentences(line: str) -> list[str]:
     """Split one text line into sentences, keeping abbreviations like 'Dr.' together."""
     pieces = _SENTENCE_END.split(line)
