@@ -156,7 +156,7 @@ def test_bad_charsets_store_readable_text(crawled):
 def test_deeply_nested_html_is_parsed(crawled):
     db, host = crawled["db"], "www.nested.test"
     assert "A physician leads every infusion." in stored(db, host)[0]["text"]
-    record(host, "stored; text extracted (iterative walk, no RecursionError)", "1 request")
+    record(host, "stored; text extracted (streamed parse: no depth limit, no recursion)", "1 request")
 
 
 def test_slow_server_times_out(crawled):
