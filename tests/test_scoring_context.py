@@ -150,3 +150,13 @@ def test_red_flag_caps_tier():
 ], ids=["no-need-for-evaluation", "dont-need-exam", "no-referral-but-evaluation"])
 def test_waived_evaluation_reads_as_no_screening(lines, expected):
     assert verdict("screening", *lines) == expected
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["Después de su primera consulta, le enviamos la ketamina a su casa cada mes."], "red_flag"),
+    (["No enviamos ketamina a domicilio: cada dosis se administra en nuestra clínica."], "none"),
+    (["Algunas empresas en línea envían ketamina a domicilio; no lo recomendamos."], "none"),
+    (["Enviamos los resultados de laboratorio a su casa por correo."], "none"),
+], ids=["spanish-mails-home", "spanish-never-ships", "spanish-warning", "spanish-lab-results"])
+def test_spanish_mail_order_wording(lines, expected):
+    assert verdict("at_home_mail_order", *lines) == expected
