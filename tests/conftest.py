@@ -14,6 +14,12 @@ import pytest
 from clinicvet.demo import SEEDS_FILE, SITES_DIR
 from clinicvet.demo.server import start_in_thread
 
+# The tests' own loopback fetches (Datasette, the demo command) never go through a proxy the machine
+# may have configured; crawls get the local web as their proxy through proxy_env().
+for _var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    os.environ.pop(_var, None)
+os.environ["no_proxy"] = os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
