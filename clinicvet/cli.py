@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DATASETTE_DIR = ROOT / "datasette"
 DB_OPTION = click.option("--db", "db_path", default="clinics.db", show_default=True,
                          type=click.Path(dir_okay=False), help="SQLite database file.")
+SEEDS_OPTION = click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False),
+                            help="CSV with name,url[,city,state].")
 
 
 def fail(message: str) -> None:
@@ -139,7 +141,7 @@ def cli():
 
 
 @cli.command()
-@click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False), help="CSV with name,url[,city,state].")
+@SEEDS_OPTION
 @DB_OPTION
 @crawl_options
 def crawl(db_path, seeds_file, **options):
@@ -190,7 +192,7 @@ def serve(db_path, port, host):
 
 
 @cli.command()
-@click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False))
+@SEEDS_OPTION
 @DB_OPTION
 @crawl_options
 def run(db_path, seeds_file, **options):
@@ -201,7 +203,7 @@ def run(db_path, seeds_file, **options):
 
 
 @cli.command()
-@click.option("--seeds", "seeds_file", required=True, type=click.Path(exists=True, dir_okay=False))
+@SEEDS_OPTION
 @DB_OPTION
 @crawl_options
 def recrawl(db_path, seeds_file, **options):

@@ -13,6 +13,7 @@ from scrapy.settings import Settings
 
 from clinicvet.db import now, open_db
 from clinicvet.seeds import Seed
+from crawler.spiders.clinic import ClinicSpider
 
 
 class LockedError(RuntimeError):
@@ -129,8 +130,6 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         no_sitemap = {r["domain"] for r in db.query("SELECT domain FROM sites WHERE has_sitemap = 0")} if known else set()
         settings = crawler_settings(db_path, crawl_id, overrides)
         process = CrawlerProcess(settings)
-        from crawler.spiders.clinic import ClinicSpider  # after settings: the spider imports twisted
-
         crawler = process.create_crawler(ClinicSpider)
         process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known,
                       no_sitemap=no_sitemap)
