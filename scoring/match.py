@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 
-from scoring.literals import CueSet, Probe
+from scoring.literals import Probe, required_cues
+from scoring.prefilter import Prefilter
 from scoring.rubric import Modifier, Question, Rubric
 from scoring.text import Line, Sentence
 
@@ -15,86 +15,28 @@ VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "
 # sentences after it in its paragraph unless they speak for the clinic ("we", "our").
 HEADING_CATEGORIES = ("WARNING", "RESEARCH", "HYPOTHETICAL", "HISTORICAL")
 _FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've)\b", re.I)
-_NEWLINE = re.compile("\n")
-_NEWLINE_BYTES = re.compile(b"\n")
 
 
-def _trie_pattern(words: list[bytes]) -> bytes:
-    """Regex source matching the longest of words at a position, as a trie of alternations."""
-    root: dict = {}
-    for word in words:
-        node = root
-        for byte in word:
-            node = node.setdefault(byte, {})
-        node[None] = {}
-
-    def build(node: dict) -> bytes:
-        alts = [re.escape(bytes([b])) + build(sub) for b, sub in sorted(
-            ((k, v) for k, v in node.items() if k is not None), key=lambda kv: kv[0])]
-        if not alts:
-            return b""
-        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
-        return b"(?:" + body + b")?" if None in node else body
-
-    return build(root)
-
-
-class TriggerIndex:
-    """Which trigger groups (a signal's trigger words) occur in which lines, in one pass per first letter."""
-
-    def __init__(self, groups):
-        self._groups = {g for g in groups if g}
-        words = sorted({w.encode() for g in self._groups for w in g})
-        tails: dict[bytes, list[bytes]] = {}
-        for word in words:
-            tails.setdefault(word[:1], []).append(word[1:])
-        # One regex per first letter: `re` jumps from one occurrence of a literal first letter to
-        # the next, far faster than trying a many-way alternation at every position. A zero-width
-        # lookahead reports every occurrence with the longest trigger there; the other triggers
-        # starting at that position are its prefixes.
-        self._regexes = []
-        for first, rest in tails.items():
-            body = _trie_pattern([t for t in rest if t])
-            if body and b"" in rest:
-                body = b"(?:" + body + b")?"
-            self._regexes.append((first, re.compile(re.escape(first) + b"(?=(" + body + b"))")))
-        self._groups_at = {w: tuple(g for g in self._groups if any(w.startswith(t.encode()) for t in g))
-                           for w in words}
-
-    def known(self, triggers: tuple[str, ...]) -> bool:
-        return triggers in self._groups
-
-    def scan(self, low: str) -> dict[tuple[str, ...], set[int]]:
-        """Trigger group -> indexes of the lines of low ("\n"-joined, lowercase) holding one of its words."""
-        data = low.encode()
-        breaks = [m.start() for m in _NEWLINE_BYTES.finditer(data)]
-        found: dict[tuple[str, ...], set[int]] = {}
-        groups_at = self._groups_at
-        for first, regex in self._regexes:
-            for m in regex.finditer(data):
-                line = bisect_right(breaks, m.start())
-                for g in groups_at[first + m.group(1)]:
-                    found.setdefault(g, set()).add(line)
-        return found
-
-
-def trigger_index(rubric: Rubric, extra: tuple[tuple[str, ...], ...] = ()) -> TriggerIndex:
-    """The trigger index of a rubric's signals plus extra trigger groups, built once per rubric."""
-    key = ("triggers", extra)
+def prefilter(rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = (),
+              extra_regexes: tuple[re.Pattern, ...] = ()) -> Prefilter:
+    """The rubric's trigger words and regex cues in one RE2 set, built once per rubric and extras."""
+    key = ("prefilter", extra_triggers, extra_regexes)
     if key not in rubric.cache:
-        groups = [s.triggers for q in rubric.questions.values() for s in q.signals] + list(extra)
-        rubric.cache[key] = TriggerIndex(groups)
+        pf = Prefilter()
+        for q in rubric.questions.values():
+            for sig in q.signals:
+                pf.add(sig.triggers, sig.triggers)
+                pf.add_cues(sig.regex, sig.cues)
+                for r, cues in zip(sig.requires, sig.requires_cues):
+                    pf.add_cues(r, cues)
+        for mod in rubric.modifiers:
+            pf.add_cues(mod.regex, mod.cues)
+        for group in extra_triggers:
+            pf.add(group, group)
+        for regex in extra_regexes:
+            pf.add_cues(regex, required_cues(regex.pattern, regex.flags))
+        rubric.cache[key] = pf.compile()
     return rubric.cache[key]
-
-
-def context_cues(rubric: Rubric) -> CueSet | None:
-    """Cues one of which any match of a non-terminating modifier holds (None: no such cues)."""
-    if "context_cues" not in rubric.cache:
-        cues = [m.cues for m in rubric.modifiers if m.direction != "terminate"]
-        rubric.cache["context_cues"] = None if not cues or None in cues else CueSet(
-            frozenset().union(*(c.words for c in cues)),
-            tuple(sorted({sub for c in cues for sub in c.subs}, key=lambda t: (len(t), t))))
-    return rubric.cache["context_cues"]
 
 
 @dataclass
@@ -133,27 +75,53 @@ def context_categories(text: str, start: int, end: int, qid: str,
 class Matcher:
     """Finds every signal of a rubric in a site's sentences, with context applied."""
 
-    def __init__(self, rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = ()):
+    def __init__(self, rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = (),
+                 extra_regexes: tuple[re.Pattern, ...] = ()):
         self.rubric = rubric
-        self._index = trigger_index(rubric, extra_triggers)
+        self._filter = pf = prefilter(rubric, extra_triggers, extra_regexes)
         self._span_cache: dict[str, list] = {}
-        self._any_cue = context_cues(rubric)
+        self._ids: dict[str, set[int] | None] = {}
         self._probes: dict[str, Probe] = {}
+        regexes = [r for q in rubric.questions.values() for sig in q.signals for r in (sig.regex, *sig.requires)]
+        regexes += [m.regex for m in rubric.modifiers] + list(extra_regexes)
+        self._rid = {id(r): pf.id(r) for r in regexes}
+        self._mods = [(m, pf.id(m.regex)) for m in rubric.modifiers]
 
     def probe(self, text: str) -> Probe:
-        """text lowercased once, for cue checks before regexes run."""
+        """text lowercased once, for the regexes' lowercase forms."""
         p = self._probes.get(text)
         if p is None:
             p = self._probes[text] = Probe(text)
         return p
 
+    def ids(self, text: str) -> set[int] | None:
+        """Prefilter ids (trigger groups, regexes) that may match in text; None: check them all."""
+        try:
+            return self._ids[text]
+        except KeyError:
+            ids = self._ids[text] = self._filter.ids(text)
+            return ids
+
+    def search(self, text: str, regex: re.Pattern, fast: re.Pattern | None, cues) -> re.Match | None:
+        """regex.search(text), skipped when the prefilter rules it out (its cues are absent)."""
+        ids = self.ids(text)
+        if ids is None:
+            p = self.probe(text)
+            return p.search(regex, fast) if p.has(cues) else None
+        # Keyed by object identity: hashing a compiled pattern hashes its whole code.
+        return self.probe(text).search(regex, fast) if self._rid[id(regex)] in ids else None
+
     def _spans(self, text: str) -> list:
         spans = self._span_cache.get(text)
         if spans is None:
-            # Most sentences hold no cue at all; a modifier whose literals are absent cannot match.
-            p = self.probe(text)
-            # One test for the cues of all non-terminating modifiers first: most texts hold none.
-            mods = [m for m in self.rubric.modifiers if p.has(m.cues)] if p.has(self._any_cue) else []
+            # Most sentences hold no modifier cue at all; a modifier whose cues are absent cannot match.
+            ids = self.ids(text)
+            if ids is None:
+                p = self.probe(text)
+                mods = [m for m, _ in self._mods if p.has(m.cues)]
+            else:
+                mods = [m for m, rid in self._mods if rid in ids]
+            p = self.probe(text) if mods else None
             if any(m.direction != "terminate" and p.search(m.regex, m.fast) for m in mods):
                 spans = [(m, x.start(), x.end()) for m in mods for x in p.finditer(m.regex, m.fast)]
             else:
@@ -216,23 +184,26 @@ class Matcher:
         """Indexes of lines holding any trigger word (all lines when there are no triggers)."""
         if not triggers:
             return list(range(len(self._lines)))
-        if self._index.known(triggers):
-            return sorted(self._found.get(triggers, ()))
-        low, starts, found = self._low, self._starts, set()
-        for word in triggers:
-            i = low.find(word)
-            while i != -1:
-                idx = bisect_right(starts, i) - 1
-                found.add(idx)
-                i = low.find(word, starts[idx + 1] if idx + 1 < len(starts) else len(low))
-        return sorted(found)
+        tid = self._filter.id(triggers)
+        if tid is None:
+            raise KeyError(f"trigger group {triggers!r} is not in the prefilter")
+        found = self._with.get(tid, [])
+        # Lines the prefilter cannot read: a lowercase substring test, as the triggers are defined.
+        odd = [i for i in self._odd if any(w in self._lines[i].text.lower() for w in triggers)]
+        return sorted(found + odd) if odd else found
 
     def prepare(self, lines: list[Line]) -> None:
-        """Index a site's lines for trigger look-ups: one pass over the site's text."""
-        low = "\n".join([line.text for line in lines]).lower()
-        self._lines, self._historical, self._low = lines, set(), low
-        self._starts = [0] + [m.end() for m in _NEWLINE.finditer(low)]
-        self._found = self._index.scan(low)
+        """Read each of a site's lines once for every trigger word and regex cue."""
+        self._lines, self._historical = lines, set()
+        self._with: dict = {}
+        self._odd = []
+        for i, line in enumerate(lines):
+            ids = self.ids(line.text)
+            if ids is None:
+                self._odd.append(i)
+                continue
+            for key in ids:
+                self._with.setdefault(key, []).append(i)
 
     def match(self, lines: list[Line]) -> dict[str, list[Hit]]:
         """Hits per question over all lines of one site (one hit per rule and sentence)."""
@@ -241,23 +212,19 @@ class Matcher:
         for q in self.rubric.questions.values():
             out = []
             for sig in q.signals:
-                cues, fast = sig.cues, sig.fast
+                regex, fast, cues = sig.regex, sig.fast, sig.cues
                 reqs = list(zip(sig.requires, sig.requires_fast, sig.requires_cues))
                 for idx in self.candidates(sig.triggers):
                     line = lines[idx]
-                    p = self.probe(line.text)
-                    if not p.has(cues):
-                        continue
-                    whole = p.search(sig.regex, fast)
+                    whole = self.search(line.text, regex, fast, cues)
                     if not whole:
                         continue
                     sents = line.sentences()
                     for k, (_, sent) in enumerate(sents):
                         # A one-sentence line was searched already.
                         one = len(sents) == 1 and sent.text == line.text
-                        p = self.probe(sent.text)
-                        m = whole if one else p.has(cues) and p.search(sig.regex, fast)
-                        if not m or not all(p.has(rc) and p.search(r, rf) for r, rf, rc in reqs):
+                        m = whole if one else self.search(sent.text, regex, fast, cues)
+                        if not m or not all(self.search(sent.text, r, rf, rc) for r, rf, rc in reqs):
                             continue
                         hit = self._judge(q, sig, line, k, m.start(), m.end())
                         if hit:

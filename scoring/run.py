@@ -11,7 +11,7 @@ from clinicvet.db import ensure_schema, now
 from scoring.facts import ROUTE_TRIGGERS, ROUTES, Facts, extract_facts
 from scoring.literals import required_cues
 from scoring.lowered import lowered
-from scoring.match import Matcher, trigger_index
+from scoring.match import Matcher, prefilter
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
 from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 _RUBRIC: Rubric | None = None
 # Route id -> (pattern, literals one of which each of its matches holds).
 _ROUTE_CUES = [(r, rx, lowered(rx), required_cues(rx.pattern, rx.flags)) for r, rx in ROUTES.items()]
+_ROUTE_REGEXES = tuple(ROUTES.values())
 
 
 @dataclass
@@ -41,7 +42,7 @@ def default_rubric() -> Rubric:
     global _RUBRIC
     if _RUBRIC is None:
         _RUBRIC = load_rubric()
-        trigger_index(_RUBRIC, (ROUTE_TRIGGERS,))
+        prefilter(_RUBRIC, (ROUTE_TRIGGERS,), _ROUTE_REGEXES)
     return _RUBRIC
 
 
@@ -49,7 +50,7 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     """Score one site from its stored pages (no database needed)."""
     rubric = rubric or default_rubric()
     lines = site_lines(pages)
-    matcher = Matcher(rubric, (ROUTE_TRIGGERS,))
+    matcher = Matcher(rubric, (ROUTE_TRIGGERS,), _ROUTE_REGEXES)
     hits = matcher.match(lines)
     # Routes come from the clinic's own plain statements: no blog, FAQ question, negation or warning.
     # Route patterns match within one sentence, so only sentences naming a route not yet found
@@ -63,9 +64,8 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
             continue
         # A route named in a sentence is named in its line (no route word ends in '.', so no
         # match spans two sentences): only lines naming a route still missing are split.
-        lp = matcher.probe(line.text)
         left = [(r, rx, fast, cues) for r, rx, fast, cues in _ROUTE_CUES
-                if r not in found and lp.has(cues) and lp.search(rx, fast)]
+                if r not in found and matcher.search(line.text, rx, fast, cues)]
         if not left:
             continue
         sents = line.sentences()
@@ -73,9 +73,8 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
             if len(sents) == 1 and s.text == line.text:
                 new = {r for r, _, _, _ in left}
             else:
-                p = matcher.probe(s.text)
                 new = {r for r, rx, fast, cues in left
-                       if r not in found and p.has(cues) and p.search(rx, fast)}
+                       if r not in found and matcher.search(s.text, rx, fast, cues)}
             if new and not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"}:
                 own.append(s.text)
                 found |= new
