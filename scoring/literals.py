@@ -241,7 +241,9 @@ class Probe:
     def search(self, regex: re.Pattern, fast: re.Pattern | None) -> re.Match | None:
         """regex.search(text), by its lowered form fast on the lowercased text where that is exact."""
         if fast is not None and self.plain:
-            return fast.search(self.low)
+            if type(fast) is re.Pattern:
+                return fast.search(self.low)
+            return fast.search_in(self._text, self.low)  # a lowered.Split
         return regex.search(self._text)
 
     def finditer(self, regex: re.Pattern, fast: re.Pattern | None):

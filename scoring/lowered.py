@@ -102,3 +102,38 @@ def lowered(regex: re.Pattern) -> re.Pattern | None:
     tree.state.flags &= ~re.I
     return sre_compile.compile(tree, flags | re.UNICODE)
 
+
+
+class Split:
+    """An alternation searched in two parts: the alternatives lowered() handles run on the lowercased
+    text, the rest (e.g. a case-sensitive 'MD') as written. Alternation picks the leftmost start and,
+    there, the first alternative in order; each part does the same among its own alternatives, so the
+    earlier of the two matches is the whole regex's match. When both start at the same place the
+    order between parts is unknown and the whole regex decides."""
+
+    __slots__ = ("whole", "low", "rest")
+
+    def __init__(self, whole: re.Pattern, low: re.Pattern, rest: re.Pattern):
+        self.whole, self.low, self.rest = whole, low, rest
+
+    def search_in(self, text: str, low: str) -> re.Match | None:
+        """whole.search(text), given low == text.lower() with every character kept one character."""
+        a, b = self.low.search(low), self.rest.search(text)
+        if a is None or b is None:
+            return a or b
+        if a.start() != b.start():
+            return a if a.start() < b.start() else b
+        return self.whole.search(text)
+
+
+def split(whole: re.Pattern, patterns: list[str]) -> Split | None:
+    """For a regex that lowered() cannot take whole: its alternatives (patterns) split by whether it can."""
+    flags = whole.flags
+    low, rest = [], []
+    for p in patterns:
+        (low if lowered(re.compile(p, flags)) is not None else rest).append(p)
+    if not low or not rest:
+        return None
+    join = "|".join
+    return Split(whole, lowered(re.compile(join(f"(?:{p})" for p in low), flags)),
+                 re.compile(join(f"(?:{p})" for p in rest), flags))

@@ -213,22 +213,30 @@ class Matcher:
             out = []
             for sig in q.signals:
                 regex, fast, cues = sig.regex, sig.fast, sig.cues
+                rid = self._rid[id(regex)]
                 reqs = list(zip(sig.requires, sig.requires_fast, sig.requires_cues))
                 for idx in self.candidates(sig.triggers):
                     line = lines[idx]
-                    whole = self.search(line.text, regex, fast, cues)
-                    if not whole:
-                        continue
+                    ids = self.ids(line.text)
+                    if ids is not None and rid not in ids:
+                        continue  # none of the regex's cues in the line
                     sents = line.sentences()
-                    for k, (_, sent) in enumerate(sents):
-                        # A one-sentence line was searched already.
-                        one = len(sents) == 1 and sent.text == line.text
-                        m = whole if one else self.search(sent.text, regex, fast, cues)
-                        if not m or not all(self.search(sent.text, r, rf, rc) for r, rf, rc in reqs):
-                            continue
-                        hit = self._judge(q, sig, line, k, m.start(), m.end())
-                        if hit:
-                            out.append(hit)
+                    if len(sents) == 1 and sents[0][1].text == line.text:
+                        m = self.search(line.text, regex, fast, cues)
+                        found = [(0, m)] if m else []
+                    else:
+                        # Sentences first: most lines hold a cue in one sentence at most, and a long
+                        # line's own search is only needed (as the gate it always was) when one matches.
+                        found = [(k, m) for k, (_, sent) in enumerate(sents)
+                                 if (m := self.search(sent.text, regex, fast, cues))]
+                        if found and not self.search(line.text, regex, fast, cues):
+                            found = []
+                    for k, m in found:
+                        text = sents[k][1].text
+                        if all(self.search(text, r, rf, rc) for r, rf, rc in reqs):
+                            hit = self._judge(q, sig, line, k, m.start(), m.end())
+                            if hit:
+                                out.append(hit)
             # A page that describes a programme as ended speaks of the past throughout.
             hits[q.id] = [h for h in out if h.polarity != "for"
                           or (q.id, h.sentence.url) not in self._historical]

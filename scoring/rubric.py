@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from scoring.literals import CueSet, required_cues
-from scoring.lowered import lowered
+from scoring.lowered import Split, lowered, split
 
 DEFAULT_PATH = Path(__file__).with_name("rubric.yaml")
 DIRECTIONS = ("forward", "backward", "bidirectional", "terminate")
@@ -43,8 +43,9 @@ class Signal:
     # Derived: literals one of which every match of regex (of requires[i]) holds; None = unknown.
     cues: CueSet | None = None
     requires_cues: list = field(default_factory=list)
-    # Derived: the regexes recompiled for lowercased text (None where not possible), see lowered.py.
-    fast: re.Pattern | None = None
+    # Derived: the regexes recompiled for lowercased text (None where not possible), see lowered.py;
+    # a Split when only some of the alternatives can be.
+    fast: re.Pattern | Split | None = None
     requires_fast: list = field(default_factory=list)
 
 
@@ -135,6 +136,10 @@ class _Loader:
             self.regex(p, f"{where}[{i}]")
         return re.compile("|".join(f"(?:{p})" for p in items), re.I)
 
+    @staticmethod
+    def pattern_list(items) -> list[str]:
+        return [items] if isinstance(items, str) else list(items)
+
     def signal(self, raw, where: str) -> Signal:
         raw = self.keys(raw, _SIGNAL_KEYS, {"id", "phrase", "polarity", "patterns"}, where)
         if raw["polarity"] not in ("for", "against"):
@@ -154,7 +159,8 @@ class _Loader:
             weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
             ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers),
             cues=_cues(regex), requires_cues=[_cues(r) for r in reqs],
-            fast=lowered(regex), requires_fast=[lowered(r) for r in reqs])
+            fast=lowered(regex) or split(regex, self.pattern_list(raw["patterns"])),
+            requires_fast=[lowered(r) for r in reqs])
 
     def modifier(self, raw, where: str) -> Modifier:
         raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)
