@@ -122,14 +122,25 @@ def _address_from_text(lines: list[str], facts: Facts) -> None:
 
 def _price(lines: list[str]) -> float | None:
     best: tuple[int, float] | None = None
+    seen = set()
     for i, line in enumerate(lines):
         if "$" not in line:
             continue
+        # A line read before (a price in the footer of every page) gives nothing new: the best
+        # price only changes for a strictly better rank.
+        key = (line, lines[i - 1] if i and line.lstrip().startswith("$") else None)
+        if key in seen:
+            continue
+        seen.add(key)
         short = len(line) < 40
         for part in ([line] if short else _CLAUSE_END.split(line)):
+            if "$" not in part:
+                continue
             # Each amount is read with the words up to the next amount, not the whole sentence.
             pieces = _AMOUNT_START.split(part)
             for j, piece in enumerate(pieces):
+                if "$" not in piece:
+                    continue  # no amount to read in it
                 lead = pieces[j - 1] if j and not pieces[j - 1].lstrip().startswith("$") else ""
                 prev = lines[i - 1] + " " if i and line.lstrip().startswith("$") else ""
                 best = _best_price(piece, prev + lead + piece, best)
