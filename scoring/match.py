@@ -203,60 +203,58 @@ class Matcher:
         weight = sig.weight * self._page_weight(sent.url)
         return Hit(q.id, rule, polarity, weight, sent, tuple(sorted(cats)))
 
-    def candidates(self, triggers: tuple[str, ...]) -> list[int]:
-        """Indexes of lines holding any trigger word (all lines when there are no triggers)."""
-        if not triggers:
-            return list(range(len(self._lines)))
-        tid = self._filter.id(triggers)
-        if tid is None:
+    def candidates(self, triggers: tuple[str, ...], regex: re.Pattern | None = None) -> list[int]:
+        """Indexes of lines holding a trigger word (all lines when there are no triggers) and, when
+        regex is given, one of its cues."""
+        lines = self._lines
+        tid = self._filter.id(triggers) if triggers else None
+        if triggers and tid is None:
             raise KeyError(f"trigger group {triggers!r} is not in the prefilter")
-        found = self._with.get(tid, [])
-        # Lines the prefilter cannot read: a lowercase substring test, as the triggers are defined.
-        odd = [i for i in self._odd if any(w in self._lines[i].text.lower() for w in triggers)]
-        return sorted(found + odd) if odd else found
+        rid = self._rid[id(regex)] if regex is not None else None
+        out = []
+        for i, ids in enumerate(self._line_ids):
+            if ids is None:
+                # A line the prefilter cannot read: a lowercase substring test, as triggers are defined.
+                low = lines[i].text.lower()
+                if not triggers or any(w in low for w in triggers):
+                    out.append(i)
+            elif (tid is None or tid in ids) and (rid is None or rid in ids):
+                out.append(i)
+        return out
 
     def prepare(self, lines: list[Line]) -> None:
         """Read each of a site's lines once for every trigger word and regex cue."""
         self._lines, self._historical = lines, set()
-        self._with: dict = {}
-        self._odd = []
-        for i, line in enumerate(lines):
-            ids = self.ids(line.text)
-            if ids is None:
-                self._odd.append(i)
-                continue
-            for key in ids:
-                self._with.setdefault(key, []).append(i)
+        self._line_ids = [self.ids(line.text) for line in lines]
 
     def match(self, lines: list[Line]) -> dict[str, list[Hit]]:
         """Hits per question over all lines of one site (one hit per rule and sentence)."""
         self.prepare(lines)
         hits: dict[str, list[Hit]] = {}
+        ids_of, search = self.ids, self.search
         for q in self.rubric.questions.values():
             out = []
             for sig in q.signals:
                 regex, fast, cues = sig.regex, sig.fast, sig.cues
                 rid = self._rid[id(regex)]
                 reqs = list(zip(sig.requires, sig.requires_fast, sig.requires_cues))
-                for idx in self.candidates(sig.triggers):
+                for idx in self.candidates(sig.triggers, regex):
                     line = lines[idx]
-                    ids = self.ids(line.text)
-                    if ids is not None and rid not in ids:
-                        continue  # none of the regex's cues in the line
                     sents = line.sentences()
                     if len(sents) == 1 and sents[0][1].text == line.text:
-                        m = self.search(line.text, regex, fast, cues)
+                        m = search(line.text, regex, fast, cues)
                         found = [(0, m)] if m else []
                     else:
                         # Sentences first: most lines hold a cue in one sentence at most, and a long
                         # line's own search is only needed (as the gate it always was) when one matches.
                         found = [(k, m) for k, (_, sent) in enumerate(sents)
-                                 if (m := self.search(sent.text, regex, fast, cues))]
-                        if found and not self.search(line.text, regex, fast, cues):
+                                 if ((sids := ids_of(sent.text)) is None or rid in sids)
+                                 and (m := search(sent.text, regex, fast, cues))]
+                        if found and not search(line.text, regex, fast, cues):
                             found = []
                     for k, m in found:
                         text = sents[k][1].text
-                        if all(self.search(text, r, rf, rc) for r, rf, rc in reqs):
+                        if all(search(text, r, rf, rc) for r, rf, rc in reqs):
                             hit = self._judge(q, sig, line, k, m.start(), m.end())
                             if hit:
                                 out.append(hit)

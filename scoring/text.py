@@ -37,7 +37,8 @@ def split_sentences(line: str) -> list[str]:
     pieces = _SENTENCE_END.split(line)
     out: list[str] = []
     for piece in pieces:
-        if out and _ABBREV.search(out[-1]):
+        # An abbreviation is at most 6 letters and a period: only the end of a piece is read.
+        if out and _ABBREV.search(out[-1], max(0, len(out[-1]) - 10)):
             out[-1] = out[-1] + " " + piece
         else:
             out.append(piece)
