@@ -91,6 +91,8 @@ class Matcher:
         self.rubric = rubric
         self._filter = pf = prefilter(rubric, extra_triggers, extra_regexes)
         self._span_cache: dict[str, list] = {}
+        self._heading_cache: dict[tuple[str, str], set[str]] = {}
+        self._weights: dict[str, float] = {}
         self._ids: dict[str, set[int] | None] = {}
         self._probes: dict[str, Probe] = {}
         regexes = [r for q in rubric.questions.values() for sig in q.signals for r in (sig.regex, *sig.requires)]
@@ -159,14 +161,21 @@ class Matcher:
     def _heading_categories(self, heading: str, qid: str) -> set[str]:
         if not heading:
             return set()
-        cats = context_categories(heading, 0, 0, qid, self._spans(heading))
-        return cats & set(HEADING_CATEGORIES)
+        key = (heading, qid)
+        cats = self._heading_cache.get(key)
+        if cats is None:
+            cats = self._heading_cache[key] = (
+                context_categories(heading, 0, 0, qid, self._spans(heading)) & set(HEADING_CATEGORIES))
+        return cats
 
     def _page_weight(self, url: str) -> float:
-        weight = 1.0
-        for ctx in self.rubric.page_contexts:
-            if ctx.url.search(url):
-                weight *= ctx.weight
+        weight = self._weights.get(url)
+        if weight is None:
+            weight = 1.0
+            for ctx in self.rubric.page_contexts:
+                if ctx.url.search(url):
+                    weight *= ctx.weight
+            self._weights[url] = weight
         return weight
 
     def _inherited(self, line: Line, k: int, qid: str) -> set[str]:
@@ -181,15 +190,15 @@ class Matcher:
 
     def _judge(self, q: Question, sig, line: Line, k: int, start: int, end: int) -> Hit | None:
         sent = line.sentences()[k][1]
+        polarity, rule = sig.polarity, sig.id
+        # A FAQ question is not a claim; its yes/no answer makes it one.
+        if sent.question and (sent.answer is None or (sent.answer == "no" and polarity == "against")):
+            return None
         cats = context_categories(sent.text, start, end, q.id, self._spans(sent.text))
         cats |= self._heading_categories(sent.heading, q.id) | self._inherited(line, k, q.id)
         cats -= sig.ignore_context
-        polarity, rule = sig.polarity, sig.id
         if sent.question:
-            # A FAQ question is not a claim; its yes/no answer makes it one.
             cats.discard("NEGATED")
-            if sent.answer is None or (sent.answer == "no" and polarity == "against"):
-                return None
             if sent.answer == "no":
                 polarity, rule = "against", f"{sig.id}:answered_no"
         if any(c in cats for c in VOIDING):
