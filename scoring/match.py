@@ -15,6 +15,7 @@ VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "
 # Categories a section heading passes on to every sentence under it, and a sentence to the
 # sentences after it in its paragraph unless they speak for the clinic ("we", "our").
 HEADING_CATEGORIES = ("WARNING", "RESEARCH", "HYPOTHETICAL", "HISTORICAL")
+_UNSEEN = object()
 _FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've)\b", re.I)
 
 
@@ -110,11 +111,10 @@ class Matcher:
 
     def ids(self, text: str) -> set[int] | None:
         """Prefilter ids (trigger groups, regexes) that may match in text; None: check them all."""
-        try:
-            return self._ids[text]
-        except KeyError:
+        ids = self._ids.get(text, _UNSEEN)
+        if ids is _UNSEEN:
             ids = self._ids[text] = self._filter.ids(text)
-            return ids
+        return ids
 
     def search(self, text: str, regex: re.Pattern, fast, cues) -> re.Match | Span | None:
         """regex.search(text) (text holds no newline), by the quickest way that finds the same match."""
