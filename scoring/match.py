@@ -220,8 +220,16 @@ class Matcher:
         if triggers and tid is None:
             raise KeyError(f"trigger group {triggers!r} is not in the prefilter")
         rid = self._rid[id(regex)] if regex is not None else None
+        line_ids = self._line_ids
+        if not self._odd:  # the common case, as comprehensions
+            if tid is None:
+                return list(range(len(lines))) if rid is None else [
+                    i for i, ids in enumerate(line_ids) if rid in ids]
+            if rid is None:
+                return [i for i, ids in enumerate(line_ids) if tid in ids]
+            return [i for i, ids in enumerate(line_ids) if tid in ids and rid in ids]
         out = []
-        for i, ids in enumerate(self._line_ids):
+        for i, ids in enumerate(line_ids):
             if ids is None:
                 # A line the prefilter cannot read: a lowercase substring test, as triggers are defined.
                 low = lines[i].text.lower()
@@ -235,6 +243,7 @@ class Matcher:
         """Read each of a site's lines once for every trigger word and regex cue."""
         self._lines, self._historical = lines, set()
         self._line_ids = [self.ids(line.text) for line in lines]
+        self._odd = None in self._line_ids
 
     def match(self, lines: list[Line]) -> dict[str, list[Hit]]:
         """Hits per question over all lines of one site (one hit per rule and sentence)."""
