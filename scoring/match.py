@@ -51,7 +51,7 @@ def re2_forms(rubric: Rubric, regexes: list[re.Pattern]) -> dict[int, tuple]:
     return forms
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """One signal matched in one sentence, after context: counts toward polarity with weight."""
     question: str

@@ -21,7 +21,7 @@ class Page:
     jsonld: list = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Sentence:
     """One sentence of a page; question is True for a FAQ heading, answer 'yes'/'no' when it opens one."""
     text: str
@@ -45,7 +45,7 @@ def split_sentences(line: str) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One distinct text line (block) of a site; split into sentences only when a signal needs it."""
     text: str
