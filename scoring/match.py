@@ -22,7 +22,7 @@ _FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've)\b", re.I)
 def prefilter(rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = (),
               extra_regexes: tuple[re.Pattern, ...] = ()) -> Prefilter:
     """The rubric's trigger words and regex cues in one RE2 set, built once per rubric and extras."""
-    key = ("prefilter", extra_triggers, extra_regexes)
+    key = ("prefilter", extra_triggers, tuple(map(id, extra_regexes)))
     if key not in rubric.cache:
         pf = Prefilter()
         for q in rubric.questions.values():
@@ -41,14 +41,30 @@ def prefilter(rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = (),
     return rubric.cache[key]
 
 
-def re2_forms(rubric: Rubric, regexes: list[re.Pattern]) -> dict[int, tuple]:
-    """id(regex) -> (exact RE2 form or None, looser RE2 form or None), built once per rubric."""
-    forms = rubric.cache.setdefault("re2", {})
-    for regex in regexes:
-        if id(regex) not in forms:
+@dataclass(frozen=True)
+class _Engine:
+    """What a Matcher reads its rubric with, built once per rubric and extras."""
+    filter: Prefilter
+    rid: dict[int, int]  # id(regex) -> prefilter id (by identity: hashing a pattern hashes its code)
+    re2: dict[int, tuple]  # id(regex) -> (exact RE2 form or None, looser RE2 form or None)
+    mods: list[tuple[Modifier, int]]
+
+
+def engine(rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = (),
+           extra_regexes: tuple[re.Pattern, ...] = ()) -> _Engine:
+    """The prefilter and RE2 forms of a rubric's regexes (plus extras), built on first use."""
+    key = ("engine", extra_triggers, tuple(map(id, extra_regexes)))
+    if key not in rubric.cache:
+        pf = prefilter(rubric, extra_triggers, extra_regexes)
+        regexes = [r for q in rubric.questions.values() for sig in q.signals for r in (sig.regex, *sig.requires)]
+        regexes += [m.regex for m in rubric.modifiers] + list(extra_regexes)
+        forms = {}
+        for regex in regexes:
             ex = exact(regex)
             forms[id(regex)] = (ex, None if ex is not None else looser(regex))
-    return forms
+        rubric.cache[key] = _Engine(pf, {id(r): pf.id(r) for r in regexes}, forms,
+                                    [(m, pf.id(m.regex)) for m in rubric.modifiers])
+    return rubric.cache[key]
 
 
 @dataclass(slots=True)
@@ -90,17 +106,13 @@ class Matcher:
     def __init__(self, rubric: Rubric, extra_triggers: tuple[tuple[str, ...], ...] = (),
                  extra_regexes: tuple[re.Pattern, ...] = ()):
         self.rubric = rubric
-        self._filter = pf = prefilter(rubric, extra_triggers, extra_regexes)
+        eng = engine(rubric, extra_triggers, extra_regexes)
+        self._filter, self._rid, self._re2, self._mods = eng.filter, eng.rid, eng.re2, eng.mods
         self._span_cache: dict[str, list] = {}
         self._heading_cache: dict[tuple[str, str], set[str]] = {}
         self._weights: dict[str, float] = {}
         self._ids: dict[str, set[int] | None] = {}
         self._probes: dict[str, Probe] = {}
-        regexes = [r for q in rubric.questions.values() for sig in q.signals for r in (sig.regex, *sig.requires)]
-        regexes += [m.regex for m in rubric.modifiers] + list(extra_regexes)
-        self._rid = {id(r): pf.id(r) for r in regexes}
-        self._re2 = re2_forms(rubric, regexes)
-        self._mods = [(m, pf.id(m.regex)) for m in rubric.modifiers]
 
     def probe(self, text: str) -> Probe:
         """text lowercased once, for the regexes' lowercase forms."""

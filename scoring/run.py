@@ -11,7 +11,7 @@ from clinicvet.db import ensure_schema, now
 from scoring.facts import ROUTE_TRIGGERS, ROUTES, Facts, extract_facts
 from scoring.literals import required_cues
 from scoring.lowered import lowered
-from scoring.match import Matcher, prefilter
+from scoring.match import Matcher, engine
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
 from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
@@ -38,11 +38,11 @@ class SiteScore:
 
 
 def default_rubric() -> Rubric:
-    """The packaged rubric, loaded once, with the trigger index score_site uses."""
+    """The packaged rubric, loaded once, with the prefilter and RE2 forms score_site uses."""
     global _RUBRIC
     if _RUBRIC is None:
         _RUBRIC = load_rubric()
-        prefilter(_RUBRIC, (ROUTE_TRIGGERS,), _ROUTE_REGEXES)
+        engine(_RUBRIC, (ROUTE_TRIGGERS,), _ROUTE_REGEXES)
     return _RUBRIC
 
 
