@@ -12,7 +12,7 @@ from scoring.lowered import lowered, split
 from scoring.match import Matcher, prefilter
 from scoring.rubric import load_rubric
 from scoring.run import score_site
-from scoring.text import site_lines
+from scoring.text import Page, site_lines
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +144,16 @@ def test_fast_matcher_gives_the_reference_verdicts_and_evidence(corpus_dir, monk
             va, vb = a.verdicts[q], b.verdicts[q]
             assert (va.verdict, va.confidence, va.evidence) == (vb.verdict, vb.confidence, vb.evidence), (domain, q)
     assert sum(len(v.evidence) for s in fast.values() for v in s.verdicts.values()) > 200
+
+
+def test_a_line_the_prefilter_cannot_read_is_still_matched():
+    # The Kelvin sign folds onto "k" in `re` but not in RE2: that line takes the plain path.
+    def verdict(name):
+        pages = [Page("http://c.test/", f"About us\nOur anesthesiologist, Dr. {name} Roe, supervises every infusion.\n"
+                                        "A nurse checks your blood pressure during the infusion.")]
+        site = score_site(pages)
+        return {q: (v.verdict, [e.rule_id for e in v.evidence]) for q, v in site.verdicts.items()}
+
+    odd = verdict("\u212aim")
+    assert odd == verdict("Kim")
+    assert odd["physician_led"][0] == "yes" and odd["monitoring"][0] == "yes"
