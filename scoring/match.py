@@ -139,10 +139,10 @@ class Matcher:
         if self._rid[key] not in ids:
             return None  # none of its cues in text
         if text.isascii():
-            exact, loose = self._re2[key]
+            same, loose = self._re2[key]
             data = text.encode()
-            if exact is not None:
-                (start, end), = exact.Match(ANCHOR, data, 0, len(data))
+            if same is not None:
+                (start, end), = same.Match(ANCHOR, data, 0, len(data))
                 return Span(start, end) if start >= 0 else None
             if loose is not None and loose.Match(ANCHOR, data, 0, len(data))[0][0] < 0:
                 return None
