@@ -7,8 +7,9 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # Identify ourselves: a clear name and a page that says what the crawler is and how to reach us.
 USER_AGENT = "clinicvet/0.1 (+https://github.com/clinicvet/clinicvet; ketamine clinic directory crawler)"
 
-# Obey robots.txt rules
+# Obey robots.txt rules; a host's robots.txt fetched less than this many seconds ago is reused.
 ROBOTSTXT_OBEY = True
+CLINICVET_ROBOTS_MAX_AGE = 24 * 3600
 
 # Politeness: one request at a time per site, at least DOWNLOAD_DELAY apart (CLI --delay),
 # AutoThrottle backs off further when a site answers slowly. Many sites are crawled side by side: with
@@ -44,6 +45,9 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): an off-site redirect must not even fetch that host's robots.txt.
     "crawler.middlewares.SiteScopeMiddleware": 50,
+    # Scrapy's robots.txt middleware, plus a cache of each host's robots.txt in the database.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.CachedRobotsTxtMiddleware": 100,
     # SiteScopeMiddleware keeps each request on its site; no site needs HTTP authentication.
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
