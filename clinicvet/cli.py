@@ -88,13 +88,13 @@ def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages=None, delay=Non
 
 
 def do_score(db_path: str, domains: list[str] | None = None) -> None:
+    if domains is not None and not domains:
+        click.echo("score: no site changed, nothing to re-score", err=True)
+        return
     from clinicvet.db import open_db
     from scoring.run import score_db
 
     db = open_db(db_path)
-    if domains is not None and not domains:
-        click.echo("score: no site changed, nothing to re-score", err=True)
-        return
     summary = score_db(db, domains=domains)
     tiers = ", ".join(f"{count} {tier}" for tier, count in sorted(summary.get("tiers", {}).items()))
     click.echo(f"score: {summary['sites']} sites, {summary['red_flags']} red flags, {summary['changes']} changes"

@@ -74,6 +74,9 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "id": int, "domain": str, "question": str, "old": str, "new": str, "crawl_id": int,
         "at": str, "evidence": str,
     }, "id"),
+    # Each host's robots.txt as the crawler last got it (not 5xx, not a failed fetch): a crawl
+    # reuses it for CLINICVET_ROBOTS_MAX_AGE (24 h, as RFC 9309 allows) instead of asking again.
+    "robots": ({"netloc": str, "status": int, "body": bytes, "fetched_at": str}, "netloc"),
     # Small facts the stages keep about their own work (e.g. what the search index was built from).
     "meta": ({"key": str, "value": str}, "key"),
     # Advocates' reviews; crawling and scoring only read them. A new review of the same clinic and

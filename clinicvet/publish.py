@@ -1,6 +1,7 @@
 """Make the database ready to browse: coordinates, directory order, full-text search, statistics."""
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import sqlite_utils
@@ -71,6 +72,30 @@ def rank_tiers(db: sqlite_utils.Database) -> int:
     return len(rows)
 
 
+def rubric_bytes() -> bytes:
+    """The packaged rubric file as it is now (the tier order comes from it), or b"" without one."""
+    try:
+        from scoring.rubric import DEFAULT_PATH
+        return DEFAULT_PATH.read_bytes()
+    except (ImportError, OSError):
+        return b""
+
+
+def directory_fingerprint(db: sqlite_utils.Database) -> str:
+    """What coordinates and tier ranks are computed from (ZIP, tier, red flag, rubric) and what they
+    were set to: while it matches the last publish's, both are already right."""
+    digest = hashlib.sha256(rubric_bytes())
+    for row in db.conn.execute("SELECT domain, zip, tier, red_flag, latitude, longitude, tier_rank "
+                               "FROM clinics ORDER BY domain"):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def meta_value(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.conn.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone() if db["meta"].exists() else None
+    return row[0] if row else None
+
+
 def search_fingerprint(db: sqlite_utils.Database) -> str:
     """What the clinics' search index was built from: it needs a rebuild only when this changes."""
     clinics = next(db.query("SELECT count(*) AS n, max(scored_at) AS scored, max(rowid) AS last FROM clinics"))
@@ -82,8 +107,7 @@ def build_clinic_search(db: sqlite_utils.Database) -> bool:
     """Rebuild the clinics' full-text index from clinics and their live pages, unless nothing it reads
     has changed since the last build; returns whether it rebuilt."""
     fingerprint = search_fingerprint(db)
-    built = db["meta"].get("clinic_search")["value"] if db["meta"].exists() and db["meta"].count_where(
-        "key = 'clinic_search'") else None
+    built = meta_value(db, "clinic_search")
     if built == fingerprint and db[CLINIC_SEARCH].exists():
         return False
     if db["clinics_fts"].exists():
@@ -112,11 +136,15 @@ def sync_site_health(db: sqlite_utils.Database) -> None:
 
 
 def publish(db: sqlite_utils.Database) -> dict:
-    """Build coordinates, the directory order and search indexes; safe to run again."""
+    """Build coordinates, the directory order and search indexes; safe to run again, and cheap when
+    nothing they are built from has changed (a recrawl of an unchanged web)."""
     with db.conn:
         sync_site_health(db)
-        located = add_coordinates(db)
-        rank_tiers(db)
+        if directory_fingerprint(db) != meta_value(db, "directory"):
+            add_coordinates(db)
+            rank_tiers(db)
+            db["meta"].upsert({"key": "directory", "value": directory_fingerprint(db)}, pk="key")
+        located = db.conn.execute("SELECT count(*) FROM clinics WHERE latitude IS NOT NULL").fetchone()[0]
         build_clinic_search(db)
     for table, columns in FTS.items():
         if not db[f"{table}_fts"].exists():  # its triggers keep it current from then on

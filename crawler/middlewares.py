@@ -1,8 +1,17 @@
-"""Downloader middleware that keeps every request on the site it belongs to."""
+"""Downloader middlewares: keep every request on its site, reuse a recent robots.txt, proxy cheaply."""
 from __future__ import annotations
 
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from datetime import datetime, timedelta, timezone
+from urllib.request import proxy_bypass
 
+from scrapy import signals
+from scrapy.downloadermiddlewares.httpproxy import HttpProxyMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+
+from clinicvet.db import now, open_db
 from crawler.links import same_site
 
 
@@ -40,4 +49,69 @@ class SiteScopeMiddleware:
         if isinstance(exception, DownloadCancelledError) and not str(exception):
             raise DownloadCancelledError(
                 f"response larger than {self.maxsize} bytes (DOWNLOAD_MAXSIZE): download stopped") from exception
+        return None
+
+
+class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """RobotsTxtMiddleware that reuses a host's robots.txt fetched less than CLINICVET_ROBOTS_MAX_AGE
+    seconds ago (RFC 9309 section 2.4 allows 24 hours), read from and stored in the robots table.
+    A 5xx answer or a failed fetch is not stored, so the next crawl asks again."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.db_path = crawler.settings.get("CLINICVET_DB")
+        self.max_age = crawler.settings.getint("CLINICVET_ROBOTS_MAX_AGE", 24 * 3600)
+        self.cached: dict[str, bytes] = {}  # netloc -> body, parsed when the host is first asked for
+        self.fetched: list[dict] = []
+        if self.db_path and self.max_age > 0:
+            cutoff = (datetime.now(timezone.utc) - timedelta(seconds=self.max_age)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            db = open_db(self.db_path)
+            self.cached = {r["netloc"]: r["body"] or b"" for r in db.query(
+                "SELECT netloc, body FROM robots WHERE fetched_at > ?", [cutoff])}
+            db.conn.close()
+        crawler.signals.connect(self.store, signal=signals.spider_closed)
+
+    async def robot_parser(self, request):
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers and netloc in self.cached:
+            self._parsers[netloc] = build_from_crawler(self._parserimpl, self.crawler, self.cached.pop(netloc))
+            self._stats.inc_value("robotstxt/cached")
+        return await super().robot_parser(request)
+
+    async def _parse_robots(self, response, netloc, request):
+        await super()._parse_robots(response, netloc, request)
+        if response.status < 500:
+            self.fetched.append({"netloc": netloc, "status": response.status, "body": response.body,
+                                 "fetched_at": now()})
+
+    def store(self, spider=None):
+        if self.fetched and self.db_path:
+            db = open_db(self.db_path)
+            with db.conn:
+                db["robots"].upsert_all(self.fetched, pk="netloc")
+            db.conn.close()
+            self.fetched = []
+
+
+class HostProxyMiddleware(HttpProxyMiddleware):
+    """HttpProxyMiddleware that checks no_proxy once per host, not once per request: urllib's
+    proxy_bypass re-reads the whole environment on each call, an eighth of the function calls of a
+    recrawl behind a proxy. The proxies themselves are read once at start, as Scrapy does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bypass: dict[str, bool] = {}
+
+    def process_request(self, request, spider=None):
+        parsed = urlparse_cached(request)
+        host = parsed.hostname
+        if "proxy" in request.meta or not self.proxies or parsed.scheme not in ("http", "https") or not host:
+            return super().process_request(request)
+        if host not in self.bypass:
+            self.bypass[host] = bool(proxy_bypass(host))
+        creds, proxy_url, scheme = None, None, None
+        if not self.bypass[host] and parsed.scheme in self.proxies:
+            scheme = parsed.scheme
+            creds, proxy_url = self.proxies[scheme]
+        self._set_proxy_and_creds(request, proxy_url, creds, scheme)
         return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import time
 from contextlib import contextmanager
@@ -108,6 +109,21 @@ def known_pages(db, seeds: list[Seed]) -> dict:
     return known
 
 
+@contextmanager
+def crawl_gc():
+    """Garbage-collect less often while Scrapy runs. It makes and drops several objects a request, and
+    at Python's default thresholds the collector re-scanned the long-lived heap (modules, the known
+    pages) so often that it took an eighth of a recrawl's CPU; frozen, that heap is skipped."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def crawler_settings(db_path, crawl_id: int, overrides: dict | None = None) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -133,7 +149,8 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         crawler = process.create_crawler(ClinicSpider)
         process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known,
                       no_sitemap=no_sitemap)
-        process.start()
+        with crawl_gc():
+            process.start()
         reason = crawler.stats.get_value("finish_reason") or "unknown"
         status = "ok" if reason == "finished" else "interrupted"
         crawled = [s.domain for s in seeds if s.domain not in done]

@@ -121,3 +121,13 @@ def test_second_crawl_while_one_runs_is_refused(corpus_web, corpus_seeds, tmp_pa
     finally:
         first.kill()
         first.wait()
+
+
+def test_crawler_serves_no_remote_control_endpoint(tmp_path):
+    from scrapy.utils.conf import build_component_list
+
+    from crawler.run import crawler_settings
+
+    extensions = build_component_list(crawler_settings(tmp_path / "x.db", 1).getwithbase("EXTENSIONS"))
+    assert not [e for e in extensions if "RemoteControl" in str(e)]
+    assert "scrapy.extensions.corestats.CoreStats" in extensions  # the crawl's finish reason comes from it

@@ -89,6 +89,32 @@ def test_publish_locates_clinics_by_zip(db):
     assert row["latitude"] == pytest.approx(39.97, abs=0.05)
 
 
+def test_publish_redoes_coordinates_and_order_only_when_what_they_read_changed(db, monkeypatch):
+    import clinicvet.publish as pub
+
+    first = publish(db)
+    calls = []
+    monkeypatch.setattr(pub, "add_coordinates", lambda d: calls.append("coordinates"))
+    monkeypatch.setattr(pub, "rank_tiers", lambda d: calls.append("ranks"))
+    assert publish(db) == first and calls == []  # nothing changed: no ZIP lookups, no re-ranking
+    for change in ({"zip": "43215"}, {"tier": "Some safety signals"}, {"red_flag": 1}, {"tier_rank": None}):
+        db["clinics"].update("thin.test", change)
+        calls.clear()
+        publish(db)
+        assert calls == ["coordinates", "ranks"], change
+    monkeypatch.setattr(pub, "rubric_bytes", lambda: b"tiers: [reordered]")
+    calls.clear()
+    publish(db)
+    assert calls == ["coordinates", "ranks"]
+
+
+def test_publish_after_a_zip_change_moves_the_clinic(db):
+    publish(db)
+    db["clinics"].update("thin.test", {"zip": "43215"})  # Albuquerque -> Columbus
+    publish(db)
+    assert db["clinics"].get("thin.test")["latitude"] == pytest.approx(39.97, abs=0.05)
+
+
 @pytest.mark.parametrize("args, expected", [
     ((40.6413, -73.7781, 33.9416, -118.4085), 2475),  # JFK -> LAX, great circle
     ((40.0, -83.0, 40.0, -83.0), 0),
