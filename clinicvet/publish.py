@@ -32,10 +32,14 @@ def add_coordinates(db: sqlite_utils.Database) -> int:
             match = []
         if match:
             points[row["zip"]] = (float(match[0]["lat"]), float(match[0]["long"]))
+    rows = list(db.query("SELECT domain, substr(zip, 1, 5) AS zip, latitude FROM clinics"))
     located = [{"domain": row["domain"], "latitude": points[row["zip"]][0], "longitude": points[row["zip"]][1]}
-               for row in db.query("SELECT domain, substr(zip, 1, 5) AS zip FROM clinics") if row["zip"] in points]
-    if located:
-        db["clinics"].upsert_all(located, pk="domain", batch_size=1000)
+               for row in rows if row["zip"] in points]
+    # A clinic whose ZIP is gone or no longer found must not keep the old place on the map.
+    cleared = [{"domain": row["domain"], "latitude": None, "longitude": None}
+               for row in rows if row["zip"] not in points and row["latitude"] is not None]
+    if located or cleared:
+        db["clinics"].upsert_all(located + cleared, pk="domain", batch_size=1000)
     return len(located)
 
 

@@ -115,6 +115,17 @@ def test_publish_after_a_zip_change_moves_the_clinic(db):
     assert db["clinics"].get("thin.test")["latitude"] == pytest.approx(39.97, abs=0.05)
 
 
+@pytest.mark.parametrize("zip_code", [None, "00000"])
+def test_publish_clears_the_place_of_a_clinic_whose_zip_is_gone(db, zip_code):
+    publish(db)
+    assert db["clinics"].get("strong.test")["latitude"] is not None
+    db["clinics"].update("strong.test", {"zip": zip_code})
+    summary = publish(db)
+    row = db["clinics"].get("strong.test")
+    assert (row["latitude"], row["longitude"]) == (None, None)
+    assert summary["located"] == 3
+
+
 @pytest.mark.parametrize("args, expected", [
     ((40.6413, -73.7781, 33.9416, -118.4085), 2475),  # JFK -> LAX, great circle
     ((40.0, -83.0, 40.0, -83.0), 0),
