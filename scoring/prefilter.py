@@ -1,13 +1,14 @@
 """One RE2 pass per text that tells which rubric regexes can match in it and which trigger words it holds.
 
-Every rubric regex has literal cues, one of which each of its matches contains (`literals.py`), and
-every signal has trigger words. All of them, one group of literals per key, go into one `re2.Set`:
-its automaton reads a text once and reports every group that occurs in it, as a case-insensitive
-substring. A regex whose cues are absent cannot match, so the matcher runs the exact `re` regexes
-only for the keys reported, and gets the same results as running every regex on every text.
+A rubric regex has literal cues, one of which each of its matches contains (`literals.py`; a regex
+without known cues is reported for every text), and every signal has trigger words. All of them,
+one group of literals per key, go into one `re2.Set`: its automaton reads a text once and reports
+every group that occurs in it, as a case-insensitive substring. A regex whose cues are absent
+cannot match, so the matcher runs the exact regexes only for the keys reported, and gets the same
+results as running every regex on every text.
 
 RE2 and `str.lower()` agree on case except for a few characters (`literals.ODD_CHARS`: dotless i,
-long s, Kelvin sign ...); a text holding one is not prefiltered (`keys` returns None) and the caller
+long s, Kelvin sign ...); a text holding one is not prefiltered (`ids` returns None) and the caller
 checks it the slow way.
 """
 from __future__ import annotations
