@@ -10,10 +10,17 @@ from re import _parser as sre_parse
 # Characters that re.IGNORECASE matches to a letter although str.lower() maps them elsewhere
 # (Kelvin sign ~ k, long s ~ s, dotted/dotless i, Greek sigma forms ...). Text holding one is
 # read by the regex itself; for all other text a lowercase substring test is exact.
-_ODD = {0x130, 0x131, 0x17F, 0x212A}
+# The non-ASCII ones that re.IGNORECASE matches to an ASCII letter.
+FOLDS_TO_ASCII = frozenset({0x130, 0x131, 0x17F, 0x212A})
+_ODD = set(FOLDS_TO_ASCII)
 _ODD |= {c for k, v in sre_compile._EXTRA_CASES.items() for c in (k, *v) if c > 0x7F}
 ODD_CHARS = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_ODD)) + "]")
 _WORD = re.compile(r"\w+")
+
+
+def odd_case(text: str) -> bool:
+    """Whether text holds a character whose case rules differ between re, str.lower() and RE2."""
+    return not text.isascii() and ODD_CHARS.search(text) is not None
 _IS_WORD = re.compile(r"\w+\Z")
 
 
@@ -233,7 +240,7 @@ class Probe:
         if text.isascii():
             self.exact = self.plain = True
         else:
-            self.exact = not ODD_CHARS.search(text)
+            self.exact = not odd_case(text)
             # Lowered regexes (lowered.py) hold where lowercasing keeps every character one.
             self.plain = self.exact and len(low) == len(text) and not ODD_CHARS.search(low)
         self._words: set[str] | None = None

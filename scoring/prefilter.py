@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re2
 
-from scoring.literals import ODD_CHARS, CueSet
+from scoring.literals import CueSet, odd_case
 
 
 class Prefilter:
@@ -67,7 +67,7 @@ class Prefilter:
 
     def ids(self, text: str) -> set[int] | None:
         """Ids of the keys whose words occur in text; None when text holds a character RE2 folds differently."""
-        if not text.isascii() and ODD_CHARS.search(text):
+        if odd_case(text):
             return None
         found = self._set.Match(text.encode())
         if found and not self._identity:

@@ -19,8 +19,8 @@ from re import _parser as sre_parse
 import re2
 from re2 import _re2
 
-# Characters `re` with IGNORECASE matches to an ASCII letter although they are not ASCII.
-_FOLDS_TO_ASCII = {0x130, 0x131, 0x17F, 0x212A}
+from scoring.literals import FOLDS_TO_ASCII
+
 # Python's \s on ASCII: \t \n \v \f \r, the four information separators and space.
 _SPACE = r"\t-\r\x1c-\x1f "
 _CATEGORY = {C.CATEGORY_DIGIT: "0-9", C.CATEGORY_WORD: "0-9A-Za-z_", C.CATEGORY_SPACE: _SPACE,
@@ -40,7 +40,7 @@ class _Unsupported(Exception):
 
 
 def _char(code: int) -> str:
-    if code in _FOLDS_TO_ASCII:
+    if code in FOLDS_TO_ASCII:
         raise _Unsupported("character re folds onto ASCII")
     return f"\\x{{{code:x}}}"
 
@@ -57,7 +57,7 @@ class _Writer:
             if op is C.LITERAL:
                 parts.append(_char(av))
             elif op is C.RANGE:
-                if any(av[0] <= c <= av[1] for c in _FOLDS_TO_ASCII):
+                if any(av[0] <= c <= av[1] for c in FOLDS_TO_ASCII):
                     raise _Unsupported("range holds a character re folds onto ASCII")
                 parts.append(f"{_char(av[0])}-{_char(av[1])}")
             elif op is C.CATEGORY and av in _CATEGORY:

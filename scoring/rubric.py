@@ -128,8 +128,7 @@ class _Loader:
             raise self.fail(where, f"bad regex {pattern!r}: {exc}") from None
 
     def patterns(self, items, where: str) -> re.Pattern:
-        if isinstance(items, str):
-            items = [items]
+        items = self.pattern_list(items)
         if not isinstance(items, list) or not items:
             raise self.fail(where, "patterns must be a non-empty list")
         for i, p in enumerate(items):
@@ -137,8 +136,9 @@ class _Loader:
         return re.compile("|".join(f"(?:{p})" for p in items), re.I)
 
     @staticmethod
-    def pattern_list(items) -> list[str]:
-        return [items] if isinstance(items, str) else list(items)
+    def pattern_list(items):
+        """A rubric's patterns: one string or a list of them (validated by patterns())."""
+        return [items] if isinstance(items, str) else items
 
     def signal(self, raw, where: str) -> Signal:
         raw = self.keys(raw, _SIGNAL_KEYS, {"id", "phrase", "polarity", "patterns"}, where)
