@@ -28,6 +28,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "status": str,          # running | ok | failed | interrupted
         "seeds_file": str, "sites": int, "pages_fetched": int, "not_modified": int,
         "errors": int, "bytes_fetched": int, "duration_s": float, "message": str,
+        "dead_links_skipped": int,  # links that answered 404/410 lately, not asked again (recrawl)
     }, "id"),
     # One row a fetched URL: the newest good fetch; html_gz lets scoring re-run without a crawl.
     "pages": ({
@@ -142,7 +143,7 @@ ORDER BY since, i.domain, i.question""",
 }
 
 INDEXES = [
-    ("pages", ["domain"]), ("fetch_log", ["crawl_id"]), ("evidence", ["domain", "question"]),
+    ("pages", ["domain"]), ("fetch_log", ["crawl_id"]), ("fetch_log", ["at"]), ("evidence", ["domain", "question"]),
     ("score_history", ["domain"]), ("changes", ["domain"]), ("changes", ["at"]),
     ("clinics", ["state", "city"]), ("clinics", ["tier"]), ("verdicts", ["question", "verdict"]),
     ("reviews", ["domain", "question"]),

@@ -6,6 +6,7 @@ from urllib.request import proxy_bypass
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.httpproxy import HttpProxyMiddleware
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
@@ -50,6 +51,29 @@ class SiteScopeMiddleware:
             raise DownloadCancelledError(
                 f"response larger than {self.maxsize} bytes (DOWNLOAD_MAXSIZE): download stopped") from exception
         return None
+
+
+class _NoReferer:
+    """For Scrapy's redirect middlewares in a crawler that sends no Referer header (RefererMiddleware
+    is off): a redirected request goes without one, and no warning that the Referer middleware is
+    missing is logged on every run (Scrapy's from_crawler looks for it when the engine starts)."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = cls(crawler.settings)
+        middleware.crawler = crawler
+        return middleware
+
+    def handle_referer(self, request, response):
+        request.headers.pop("Referer", None)
+
+
+class NoRefererRedirectMiddleware(_NoReferer, RedirectMiddleware):
+    """RedirectMiddleware without Referer handling."""
+
+
+class NoRefererMetaRefreshMiddleware(_NoReferer, MetaRefreshMiddleware):
+    """MetaRefreshMiddleware without Referer handling."""
 
 
 class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):

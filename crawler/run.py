@@ -6,6 +6,7 @@ import gc
 import os
 import time
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class CrawlSummary:
     failed_sites: list = field(default_factory=list)
     changed_domains: list = field(default_factory=list)
     resumed: bool = False
+    dead_links_skipped: int = 0
 
 
 @contextmanager
@@ -109,6 +111,20 @@ def known_pages(db, seeds: list[Seed]) -> dict:
     return known
 
 
+def dead_links(db, seeds: list[Seed], known: dict, days: float) -> set:
+    """Links of these sites whose last answer, less than `days` days ago, was 404 or 410, and that are not
+    stored pages: a recrawl does not ask them again until then."""
+    if days <= 0:
+        return set()
+    cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    domains = {s.domain for s in seeds}
+    last = {}  # url -> status of its newest failure since the cutoff (a 200 makes it a stored page)
+    for row in db.query("SELECT url, domain, status FROM fetch_log WHERE at >= ? ORDER BY id", [cutoff]):
+        if row["domain"] in domains:
+            last[row["url"]] = row["status"]
+    return {url for url, status in last.items() if status in (404, 410) and url not in known}
+
+
 @contextmanager
 def crawl_gc():
     """Garbage-collect less often while Scrapy runs. It makes and drops several objects a request, and
@@ -145,13 +161,15 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         known = known_pages(db, seeds) if kind == "recrawl" else {}
         no_sitemap = {r["domain"] for r in db.query("SELECT domain FROM sites WHERE has_sitemap = 0")} if known else set()
         settings = crawler_settings(db_path, crawl_id, overrides)
+        dead = dead_links(db, seeds, known, settings.getfloat("CLINICVET_DEAD_LINK_DAYS")) if known else set()
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(ClinicSpider)
         process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known,
-                      no_sitemap=no_sitemap)
+                      no_sitemap=no_sitemap, dead=dead)
         with crawl_gc():
             process.start()
         reason = crawler.stats.get_value("finish_reason") or "unknown"
+        skipped = crawler.spider.totals["dead_skipped"] if crawler.spider else 0
         status = "ok" if reason == "finished" else "interrupted"
         crawled = [s.domain for s in seeds if s.domain not in done]
         failed = [dict(r) for r in db.query(
@@ -165,10 +183,11 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         duration = time.monotonic() - started
         with db.conn:
             db.execute("UPDATE crawls SET status = ?, finished_at = ?, duration_s = COALESCE(duration_s, 0) + ?, "
-                       "message = ? WHERE id = ?",
-                       [status, now(), round(duration, 3), f"finish reason: {reason}", crawl_id])
+                       "message = ?, dead_links_skipped = COALESCE(dead_links_skipped, 0) + ? WHERE id = ?",
+                       [status, now(), round(duration, 3), f"finish reason: {reason}", skipped, crawl_id])
+        skipped = next(db.query("SELECT dead_links_skipped FROM crawls WHERE id = ?", [crawl_id]))["dead_links_skipped"]
         db.conn.close()
     return CrawlSummary(crawl_id=crawl_id, status=status, sites=len(seeds), sites_skipped=len(done),
                         pages_fetched=totals["pages_fetched"] or 0, not_modified=totals["not_modified"] or 0,
                         errors=totals["errors"] or 0, duration_s=duration, failed_sites=failed,
-                        changed_domains=changed, resumed=resumed)
+                        changed_domains=changed, resumed=resumed, dead_links_skipped=skipped or 0)

@@ -61,9 +61,17 @@ DOWNLOADER_MIDDLEWARES = {
     # SiteScopeMiddleware keeps each request on its site; no site needs HTTP authentication.
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+    # COOKIES_ENABLED is off, so the cookies middleware would only be imported (with tldextract and
+    # requests, a twentieth of a second a run) to decline.
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     # Scrapy's proxy middleware, checking no_proxy once per host instead of once per request.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "crawler.middlewares.HostProxyMiddleware": 750,
+    # The crawler sends no Referer (see SPIDER_MIDDLEWARES); the redirect middlewares, told so.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.NoRefererMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.NoRefererRedirectMiddleware": 600,
 }
 # Scrapy's per-request byte and status counters: nothing reads them (the pipeline counts bytes
 # itself), and measuring each request's headers was a twentieth of a recrawl's function calls.
@@ -75,6 +83,11 @@ SPIDER_MIDDLEWARES = {
     # A lint for spiders that copy response.meta into new requests; ours builds every meta afresh,
     # and each spider middleware wraps every callback's output in one more async generator.
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    # No Referer header: a site learns nothing it needs from which of its own pages led to the next, and
+    # this middleware, like the one marking start requests (is_start_request, read by nothing here),
+    # wraps every callback's output in one more async generator: together a fortieth of a recrawl.
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "scrapy.spidermiddlewares.start.StartSpiderMiddleware": None,
 }
 DOWNLOAD_HANDLERS = {
     "http": "crawler.handlers.ProxyAwareHTTPHandler",
@@ -94,8 +107,17 @@ SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.ScrapyPriorityQueue"
 # response (the default of 100 cost a third of a recrawl's CPU, 8 still a tenth of its calls).
 CONCURRENT_ITEMS = 1
 
+# A link that answered 404 or 410 (and was never a stored page) is asked again by a recrawl only this
+# many days after that answer, as Nutch does for gone pages; 0 asks every time. Stored pages that
+# went missing are always asked: they are how a clinic's evidence comes back.
+CLINICVET_DEAD_LINK_DAYS = 7
+
 # Pages written per transaction.
 CLINICVET_BATCH_SIZE = 200
+
+# Twisted runs on asyncio (Scrapy's default reactor); uvloop's event loop, written in C, schedules
+# the dozen callbacks and tasks of each request for less: a twentieth of a no-delay recrawl's time.
+ASYNCIO_EVENT_LOOP = "uvloop.Loop"
 
 LOG_LEVEL = "WARNING"
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"

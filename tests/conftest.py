@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from clinicvet.demo import SEEDS_FILE, SITES_DIR
-from clinicvet.demo.server import start_in_thread
+from clinicvet.demo.server import SiteHandler, SiteServer, start_in_thread
 
 # The tests' own loopback fetches (Datasette, the demo command) never go through a proxy the machine
 # may have configured; crawls get the local web as their proxy through proxy_env().
@@ -73,6 +73,42 @@ def write_seeds(path: Path, sites_dir: Path, labels: Path | None = None) -> Path
             row = meta.get(site, {})
             writer.writerow([row.get("name") or site, f"http://{site}/", row.get("city", ""), row.get("state", "")])
     return path
+
+
+class RecordingHandler(SiteHandler):
+    """A SiteHandler that records (host, path) and the Referer of every request, and fails robots.txt of
+    chosen hosts."""
+
+    def do_GET(self, head: bool = False):
+        host, path = self._target()
+        with self.server.lock:
+            self.server.requests.append((host, path))
+            self.server.referers.append(self.headers.get("Referer"))
+        if path == "/robots.txt" and host in self.server.robots_down:
+            return self._send(503, b"busy\n", head=head)
+        return super().do_GET(head)
+
+
+@pytest.fixture
+def recording_web(tmp_path):
+    """A copy of the demo web served by a RecordingHandler: (root, server)."""
+    import shutil
+    import threading
+
+    root = tmp_path / "web"
+    shutil.copytree(SITES_DIR, root)
+    server = SiteServer(root, 0, handler=RecordingHandler)
+    server.requests, server.referers, server.lock, server.robots_down = [], [], threading.Lock(), set()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, server
+    server.shutdown()
+
+
+def crawl_requests(command: str, db, server, *extra) -> list[tuple[str, str]]:
+    """Run a crawl command of the demo seeds against a recording web; the (host, path) it asked for."""
+    server.requests.clear()
+    run_cli([command, "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent", *extra], proxy_url=server.url)
+    return list(server.requests)
 
 
 @pytest.fixture(scope="session")

@@ -131,3 +131,20 @@ def test_crawler_serves_no_remote_control_endpoint(tmp_path):
     extensions = build_component_list(crawler_settings(tmp_path / "x.db", 1).getwithbase("EXTENSIONS"))
     assert not [e for e in extensions if "RemoteControl" in str(e)]
     assert "scrapy.extensions.corestats.CoreStats" in extensions  # the crawl's finish reason comes from it
+
+
+def test_redirects_are_followed_without_a_referer_or_a_warning(recording_web, tmp_path):
+    root, server = recording_web
+    site = "www.lanternway-ketamine.test"
+    home = root / site / "index.html"
+    home.write_text(home.read_text(encoding="utf-8").replace(
+        "</main>", '<p><a href="/pricing">Prices</a> <a href="http://lanternway-ketamine.test/faq/">FAQ</a></p></main>', 1),
+        encoding="utf-8")
+    db = tmp_path / "clinics.db"
+    result = run_cli(["crawl", "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=server.url)
+    assert (site, "/pricing") in server.requests and (site, "/pricing/") in server.requests  # 301 to the slash
+    assert len(server.referers) == len(server.requests) > 50
+    assert set(server.referers) == {None}
+    assert "WARNING" not in result.stderr and "Referer" not in result.stderr
+    stored = {r["url"] for r in rows(db, "SELECT url FROM pages WHERE domain = ?", [site])}
+    assert f"http://{site}/pricing/" in stored

@@ -1,45 +1,10 @@
 """robots.txt is reused for 24 hours (RFC 9309 section 2.4), then asked for again and obeyed as it now reads."""
-import shutil
 import sqlite3
-import threading
 
-import pytest
-
-from clinicvet.demo import SEEDS_FILE, SITES_DIR
-from clinicvet.demo.server import SiteHandler, SiteServer
-from conftest import rows, run_cli
+from conftest import crawl_requests, rows
 
 PORTAL = "www.lanternway-ketamine.test"  # its robots.txt disallows /patient-portal/; it links to /faq/, /pricing/
 FLAKY = "www.northgate-ketamine.test"    # the test can make its robots.txt answer 503
-
-
-class RecordingHandler(SiteHandler):
-    """A SiteHandler that records (host, path) of every request, and fails robots.txt of chosen hosts."""
-
-    def do_GET(self, head: bool = False):
-        host, path = self._target()
-        with self.server.lock:
-            self.server.requests.append((host, path))
-        if path == "/robots.txt" and host in self.server.robots_down:
-            return self._send(503, b"busy\n", head=head)
-        return super().do_GET(head)
-
-
-@pytest.fixture
-def web(tmp_path):
-    root = tmp_path / "web"
-    shutil.copytree(SITES_DIR, root)
-    server = SiteServer(root, 0, handler=RecordingHandler)
-    server.requests, server.lock, server.robots_down = [], threading.Lock(), set()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, server
-    server.shutdown()
-
-
-def crawl(command, db, server):
-    server.requests.clear()
-    run_cli([command, "--seeds", SEEDS_FILE, "--db", db, "--delay", "0", "--silent"], proxy_url=server.url)
-    return list(server.requests)
 
 
 def robots_asked(requests):
@@ -51,36 +16,36 @@ def age_robots(db, hours):
         conn.execute("UPDATE robots SET fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)", [f"-{hours} hours"])
 
 
-def test_recrawl_within_a_day_reuses_robots_and_still_obeys_it(web, tmp_path):
-    root, server = web
+def test_recrawl_within_a_day_reuses_robots_and_still_obeys_it(recording_web, tmp_path):
+    root, server = recording_web
     db = tmp_path / "clinics.db"
     (root / PORTAL / "robots.txt").write_text("User-agent: *\nDisallow: /patient-portal/\nDisallow: /faq/\n")
-    first = crawl("run", db, server)
+    first = crawl_requests("run", db, server)
     sites = {host for host, _ in first}
     assert robots_asked(first) == sites, "a first crawl asks every site for its robots.txt"
     assert {r["netloc"] for r in rows(db, "SELECT netloc FROM robots")} == sites
     assert (PORTAL, "/faq/") not in first
 
-    again = crawl("recrawl", db, server)
+    again = crawl_requests("recrawl", db, server)
     assert robots_asked(again) == set()
     assert (PORTAL, "/faq/") not in again and (PORTAL, "/pricing/") in again
     refused = rows(db, "SELECT url FROM fetch_log WHERE crawl_id = 2 AND reason = 'disallowed by robots.txt'")
     assert f"http://{PORTAL}/faq/" in {r["url"] for r in refused}
 
     age_robots(db, 23)
-    assert robots_asked(crawl("recrawl", db, server)) == set()
+    assert robots_asked(crawl_requests("recrawl", db, server)) == set()
 
 
-def test_expired_robots_is_fetched_again_and_a_new_disallow_is_obeyed(web, tmp_path):
-    root, server = web
+def test_expired_robots_is_fetched_again_and_a_new_disallow_is_obeyed(recording_web, tmp_path):
+    root, server = recording_web
     db = tmp_path / "clinics.db"
-    crawl("run", db, server)
+    crawl_requests("run", db, server)
     assert rows(db, "SELECT count(*) AS n FROM pages WHERE url = ?", [f"http://{PORTAL}/pricing/"])[0]["n"] == 1
     (root / PORTAL / "robots.txt").write_text("User-agent: *\nDisallow: /patient-portal/\nDisallow: /pricing/\n")
 
-    assert robots_asked(crawl("recrawl", db, server)) == set(), "within the day the old rules hold"
+    assert robots_asked(crawl_requests("recrawl", db, server)) == set(), "within the day the old rules hold"
     age_robots(db, 25)
-    requests = crawl("recrawl", db, server)
+    requests = crawl_requests("recrawl", db, server)
     assert robots_asked(requests) == {host for host, _ in requests}
     assert (PORTAL, "/pricing/") not in requests
     refused = rows(db, "SELECT url FROM fetch_log WHERE crawl_id = 3 AND reason = 'disallowed by robots.txt'")
@@ -88,12 +53,12 @@ def test_expired_robots_is_fetched_again_and_a_new_disallow_is_obeyed(web, tmp_p
     assert "Disallow: /pricing/" in rows(db, "SELECT body FROM robots WHERE netloc = ?", [PORTAL])[0]["body"].decode()
 
 
-def test_robots_answering_5xx_is_not_kept(web, tmp_path):
-    _, server = web
+def test_robots_answering_5xx_is_not_kept(recording_web, tmp_path):
+    _, server = recording_web
     db = tmp_path / "clinics.db"
     server.robots_down.add(FLAKY)
-    crawl("run", db, server)
+    crawl_requests("run", db, server)
     assert FLAKY not in {r["netloc"] for r in rows(db, "SELECT netloc FROM robots")}
     server.robots_down.clear()
-    assert robots_asked(crawl("recrawl", db, server)) == {FLAKY}
-    assert robots_asked(crawl("recrawl", db, server)) == set()
+    assert robots_asked(crawl_requests("recrawl", db, server)) == {FLAKY}
+    assert robots_asked(crawl_requests("recrawl", db, server)) == set()

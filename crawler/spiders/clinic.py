@@ -70,12 +70,13 @@ class ClinicSpider(scrapy.Spider):
 
     def __init__(self, seeds: list[Seed], max_pages: int | None = None, depth_limit: int | None = None,
                  skip_domains: set | None = None, progress=None, known: dict | None = None,
-                 no_sitemap: set | None = None, **kwargs):
+                 no_sitemap: set | None = None, dead: set | None = None, **kwargs):
         super().__init__(**kwargs)
         # url -> {"domain", "etag", "last_modified", "content_hash", "links", "depth"} of pages stored
         # earlier: a recrawl asks for them conditionally and walks their stored links when unchanged.
         self.known = known or {}
         self.no_sitemap = no_sitemap or set()  # sites whose sitemap was missing last time: not asked again
+        self.dead = dead or set()  # links that answered 404/410 lately (crawler.run.dead_links): not asked
         self.known_by_site: dict[str, list] = {}
         for url, page in self.known.items():
             self.known_by_site.setdefault(page["domain"], []).append((url, page))
@@ -86,7 +87,8 @@ class ClinicSpider(scrapy.Spider):
         self._order = itertools.count()
         self._progress = progress
         self._last_progress = 0.0
-        self.totals = {"sites": len(self.sites), "sites_done": 0, "pages": 0, "not_modified": 0, "errors": 0}
+        self.totals = {"sites": len(self.sites), "sites_done": 0, "pages": 0, "not_modified": 0, "errors": 0,
+                       "dead_skipped": 0}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -133,6 +135,9 @@ class ClinicSpider(scrapy.Spider):
         if url in st.seen or depth > self.depth_limit or not same_site(url, st.key) or skip_reason(url):
             return
         st.seen.add(url)
+        if url in self.dead:
+            self.totals["dead_skipped"] += 1
+            return
         heapq.heappush(st.frontier, (-relevance(url, anchor), next(self._order), url, depth))
 
     def _next(self, st: SiteState):
