@@ -35,6 +35,14 @@ def rows(db, sql: str, params=()) -> list[dict]:
         return [dict(r) for r in conn.execute(sql, params)]
 
 
+def backdate(db, table: str, column: str, ago: str) -> None:
+    """Set a timestamp column of every row of a table to now minus ago (an SQLite modifier: '25 hours')."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"UPDATE {table} SET {column} = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)", [f"-{ago}"])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,7 +1,5 @@
 """A link that answered 404/410 is not asked again by every recrawl, only days later; stored pages always are."""
-import sqlite3
-
-from conftest import crawl_requests, rows
+from conftest import backdate, crawl_requests, rows
 
 SITE = "www.lanternway-ketamine.test"
 DEAD = "/our-doctors/"  # linked from the home page, no such page (yet)
@@ -12,11 +10,6 @@ def link_a_missing_page(root):
     html = home.read_text(encoding="utf-8")
     home.write_text(html.replace("</main>", f'<p><a href="{DEAD}">Meet our doctors</a></p></main>', 1),
                     encoding="utf-8")
-
-
-def age_fetch_log(db, days):
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE fetch_log SET at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)", [f"-{days} days"])
 
 
 def test_dead_link_is_asked_again_only_after_the_recheck_period(recording_web, tmp_path):
@@ -38,9 +31,9 @@ def test_dead_link_is_asked_again_only_after_the_recheck_period(recording_web, t
     (root / SITE / DEAD.strip("/") / "index.html").write_text(
         "<html><body><main><h1>Our doctors</h1><p>Dr. Ada Lin, MD, a board-certified anesthesiologist, "
         "leads every infusion.</p></main></body></html>", encoding="utf-8")
-    age_fetch_log(db, 6)
+    backdate(db, "fetch_log", "at", "6 days")
     assert (SITE, DEAD) not in crawl_requests("recrawl", db, server)
-    age_fetch_log(db, 8)
+    backdate(db, "fetch_log", "at", "8 days")
     assert (SITE, DEAD) in crawl_requests("recrawl", db, server)
     page = rows(db, "SELECT status, text FROM pages WHERE url = ?", [f"http://{SITE}{DEAD}"])
     assert page and page[0]["status"] == 200 and "anesthesiologist" in page[0]["text"]

@@ -1,7 +1,5 @@
 """robots.txt is reused for 24 hours (RFC 9309 section 2.4), then asked for again and obeyed as it now reads."""
-import sqlite3
-
-from conftest import crawl_requests, rows
+from conftest import backdate, crawl_requests, rows
 
 PORTAL = "www.lanternway-ketamine.test"  # its robots.txt disallows /patient-portal/; it links to /faq/, /pricing/
 FLAKY = "www.northgate-ketamine.test"    # the test can make its robots.txt answer 503
@@ -9,11 +7,6 @@ FLAKY = "www.northgate-ketamine.test"    # the test can make its robots.txt answ
 
 def robots_asked(requests):
     return {host for host, path in requests if path == "/robots.txt"}
-
-
-def age_robots(db, hours):
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE robots SET fetched_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?)", [f"-{hours} hours"])
 
 
 def test_recrawl_within_a_day_reuses_robots_and_still_obeys_it(recording_web, tmp_path):
@@ -32,7 +25,7 @@ def test_recrawl_within_a_day_reuses_robots_and_still_obeys_it(recording_web, tm
     refused = rows(db, "SELECT url FROM fetch_log WHERE crawl_id = 2 AND reason = 'disallowed by robots.txt'")
     assert f"http://{PORTAL}/faq/" in {r["url"] for r in refused}
 
-    age_robots(db, 23)
+    backdate(db, "robots", "fetched_at", "23 hours")
     assert robots_asked(crawl_requests("recrawl", db, server)) == set()
 
 
@@ -44,7 +37,7 @@ def test_expired_robots_is_fetched_again_and_a_new_disallow_is_obeyed(recording_
     (root / PORTAL / "robots.txt").write_text("User-agent: *\nDisallow: /patient-portal/\nDisallow: /pricing/\n")
 
     assert robots_asked(crawl_requests("recrawl", db, server)) == set(), "within the day the old rules hold"
-    age_robots(db, 25)
+    backdate(db, "robots", "fetched_at", "25 hours")
     requests = crawl_requests("recrawl", db, server)
     assert robots_asked(requests) == {host for host, _ in requests}
     assert (PORTAL, "/pricing/") not in requests
