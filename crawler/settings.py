@@ -61,9 +61,6 @@ DOWNLOADER_MIDDLEWARES = {
     # SiteScopeMiddleware keeps each request on its site; no site needs HTTP authentication.
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
-    # COOKIES_ENABLED is off, so the cookies middleware would only be imported (with tldextract and
-    # requests, a twentieth of a second a run) to decline.
-    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     # Scrapy's proxy middleware, checking no_proxy once per host instead of once per request.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "crawler.middlewares.HostProxyMiddleware": 750,
