@@ -133,6 +133,19 @@ def test_crawler_serves_no_remote_control_endpoint(tmp_path):
     assert "scrapy.extensions.corestats.CoreStats" in extensions  # the crawl's finish reason comes from it
 
 
+def test_cookies_middleware_is_not_even_imported(tmp_path):
+    from scrapy.utils.conf import build_component_list
+
+    from crawler.run import crawler_settings
+
+    settings = crawler_settings(tmp_path / "x.db", 1)
+    # Scrapy imports every key of this dict, even one set to None, to normalise it.
+    listed = [str(path) for path in settings.getwithbase("DOWNLOADER_MIDDLEWARES")]
+    assert not [path for path in listed if "Cookies" in path] and not settings.getbool("COOKIES_ENABLED")
+    enabled = build_component_list(settings.getwithbase("DOWNLOADER_MIDDLEWARES"))
+    assert "scrapy.downloadermiddlewares.retry.RetryMiddleware" in enabled
+
+
 def test_redirects_are_followed_without_a_referer_or_a_warning(recording_web, tmp_path):
     root, server = recording_web
     site = "www.lanternway-ketamine.test"
