@@ -1,5 +1,7 @@
 """Scrapy settings for the clinicvet crawler. CLI options override the knobs marked as such."""
 
+import importlib.util
+
 from scrapy.settings import default_settings
 
 BOT_NAME = "clinicvet"
@@ -118,7 +120,9 @@ CLINICVET_BATCH_SIZE = 200
 
 # Twisted runs on asyncio (Scrapy's default reactor); uvloop's event loop, written in C, schedules
 # the dozen callbacks and tasks of each request for less: a twentieth of a no-delay recrawl's time.
-ASYNCIO_EVENT_LOOP = "uvloop.Loop"
+# uvloop has no Windows build; there asyncio's own loop runs.
+if importlib.util.find_spec("uvloop"):
+    ASYNCIO_EVENT_LOOP = "uvloop.Loop"
 
 LOG_LEVEL = "WARNING"
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
