@@ -24,6 +24,11 @@ class RedirectLoop(IgnoreRequest):
     """A redirect back to a URL already visited in the same chain."""
 
 
+class RobotsUnavailable(IgnoreRequest):
+    """The host's robots.txt answered 5xx and no earlier copy is stored: RFC 9309 (2.3.1.4) says to assume
+    complete disallow."""
+
+
 class SiteScopeMiddleware:
     """Refuse requests (redirect targets included) that leave the site named in request.meta or loop."""
 
@@ -79,21 +84,32 @@ class NoRefererMetaRefreshMiddleware(_NoReferer, MetaRefreshMiddleware):
 class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
     """RobotsTxtMiddleware that reuses a host's robots.txt fetched less than CLINICVET_ROBOTS_MAX_AGE
     seconds ago (RFC 9309 section 2.4 allows 24 hours), read from and stored in the robots table.
-    A 5xx answer or a failed fetch is not stored, so the next crawl asks again."""
+    A 5xx answer or a failed fetch is not stored, so the next crawl asks again. A 5xx answer means
+    complete disallow (RFC 9309 2.3.1.4; Scrapy would read the error page as an empty robots.txt), unless
+    an older copy is stored: then that copy's rules hold, as 2.4 allows while robots.txt is unreachable."""
 
     def __init__(self, crawler):
         super().__init__(crawler)
         self.db_path = crawler.settings.get("CLINICVET_DB")
         self.max_age = crawler.settings.getint("CLINICVET_ROBOTS_MAX_AGE", 24 * 3600)
         self.cached: dict[str, bytes] = {}  # netloc -> body, parsed when the host is first asked for
+        self.older: dict[str, bytes] = {}   # netloc -> body of a copy past max_age, if robots.txt fails
+        self.unavailable: dict[str, int] = {}  # netloc -> 5xx status of a robots.txt with no copy stored
         self.fetched: list[dict] = []
-        if self.db_path and self.max_age > 0:
+        if self.db_path:
             cutoff = (datetime.now(timezone.utc) - timedelta(seconds=self.max_age)).strftime("%Y-%m-%dT%H:%M:%SZ")
             db = open_db(self.db_path)
-            self.cached = {r["netloc"]: r["body"] or b"" for r in db.query(
-                "SELECT netloc, body FROM robots WHERE fetched_at > ?", [cutoff])}
+            for row in db.query("SELECT netloc, body, fetched_at FROM robots"):
+                fresh = self.max_age > 0 and row["fetched_at"] > cutoff
+                (self.cached if fresh else self.older)[row["netloc"]] = row["body"] or b""
             db.conn.close()
         crawler.signals.connect(self.store, signal=signals.spider_closed)
+
+    def process_request_2(self, rp, request):
+        status = self.unavailable.get(urlparse_cached(request).netloc)
+        if status:
+            raise RobotsUnavailable(f"robots.txt answered HTTP {status}: not crawled until it answers (RFC 9309)")
+        super().process_request_2(rp, request)
 
     async def robot_parser(self, request):
         netloc = urlparse_cached(request).netloc
@@ -103,10 +119,18 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         return await super().robot_parser(request)
 
     async def _parse_robots(self, response, netloc, request):
+        if response.status >= 500:
+            if netloc in self.older:
+                self._stats.inc_value("robotstxt/older_copy")
+                body = self.older[netloc]
+            else:
+                self.unavailable[netloc] = response.status
+                body = b""
+            await super()._parse_robots(response.replace(body=body), netloc, request)
+            return
         await super()._parse_robots(response, netloc, request)
-        if response.status < 500:
-            self.fetched.append({"netloc": netloc, "status": response.status, "body": response.body,
-                                 "fetched_at": now()})
+        self.fetched.append({"netloc": netloc, "status": response.status, "body": response.body,
+                             "fetched_at": now()})
 
     def store(self, spider=None):
         if self.fetched and self.db_path:

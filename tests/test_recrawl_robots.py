@@ -50,8 +50,32 @@ def test_robots_answering_5xx_is_not_kept(recording_web, tmp_path):
     _, server = recording_web
     db = tmp_path / "clinics.db"
     server.robots_down.add(FLAKY)
-    crawl_requests("run", db, server)
+    first = crawl_requests("run", db, server)
     assert FLAKY not in {r["netloc"] for r in rows(db, "SELECT netloc FROM robots")}
+    # RFC 9309: a server error on robots.txt means complete disallow; nothing else of the site is asked.
+    assert {path for host, path in first if host == FLAKY} == {"/robots.txt"}
+    site = rows(db, "SELECT status, status_reason FROM sites WHERE domain = ?", [FLAKY])[0]
+    assert site["status"] == "stale" and "robots.txt answered HTTP 503" in site["status_reason"]
+    assert rows(db, "SELECT count(*) AS n FROM pages WHERE domain = ?", [FLAKY])[0]["n"] == 0
+
     server.robots_down.clear()
-    assert robots_asked(crawl_requests("recrawl", db, server)) == {FLAKY}
+    again = crawl_requests("recrawl", db, server)
+    assert robots_asked(again) == {FLAKY}
+    assert rows(db, "SELECT count(*) AS n FROM pages WHERE domain = ?", [FLAKY])[0]["n"] > 1
+    assert rows(db, "SELECT status FROM sites WHERE domain = ?", [FLAKY])[0]["status"] == "ok"
     assert robots_asked(crawl_requests("recrawl", db, server)) == set()
+
+
+def test_robots_answering_5xx_after_a_day_keeps_the_rules_of_the_last_copy(recording_web, tmp_path):
+    root, server = recording_web
+    db = tmp_path / "clinics.db"
+    (root / PORTAL / "robots.txt").write_text("User-agent: *\nDisallow: /patient-portal/\nDisallow: /faq/\n")
+    crawl_requests("run", db, server)
+    backdate(db, "robots", "fetched_at", "25 hours")
+    server.robots_down.add(PORTAL)
+    again = crawl_requests("recrawl", db, server)
+    assert (PORTAL, "/robots.txt") in again
+    assert (PORTAL, "/pricing/") in again and (PORTAL, "/faq/") not in again
+    assert rows(db, "SELECT status FROM sites WHERE domain = ?", [PORTAL])[0]["status"] == "ok"
+    kept = rows(db, "SELECT body FROM robots WHERE netloc = ?", [PORTAL])[0]["body"].decode()
+    assert "Disallow: /faq/" in kept, "the old copy stays stored until robots.txt answers again"

@@ -21,7 +21,7 @@ from clinicvet.seeds import Seed, site_key
 from crawler.extract import extract_page
 from crawler.items import FetchErrorItem, GoneItem, NotModifiedItem, PageItem, SiteDoneItem
 from crawler.links import relevance, same_site, skip_reason
-from crawler.middlewares import OffSiteRedirect
+from crawler.middlewares import OffSiteRedirect, RobotsUnavailable
 
 # Requests queued per site at once: enough to keep its download slot busy, few enough that the
 # best links found later still go first.
@@ -51,7 +51,7 @@ def describe_failure(failure) -> tuple[int | None, str]:
     exc = failure.value
     if isinstance(exc, HttpError):
         return exc.response.status, f"HTTP {exc.response.status}"
-    if isinstance(exc, OffSiteRedirect):
+    if isinstance(exc, (OffSiteRedirect, RobotsUnavailable)):
         return None, str(exc)
     if isinstance(exc, IgnoreRequest):
         text = str(exc) or "ignored"
@@ -210,7 +210,7 @@ class ClinicSpider(scrapy.Spider):
     def _error(self, st: SiteState, url: str, status: int | None, reason: str) -> FetchErrorItem:
         # Refusals (robots.txt, off-site redirects) are the site's choice, not errors; they are kept
         # last among the reasons so a site that refused everything still says why it has no page.
-        if "robots.txt" in reason or "off-site" in reason:
+        if reason == "disallowed by robots.txt" or "off-site" in reason:
             st.refusals.append(f"{url}: {reason}")
         else:
             st.errors += 1
