@@ -169,7 +169,7 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         with crawl_gc():
             process.start()
         reason = crawler.stats.get_value("finish_reason") or "unknown"
-        skipped = crawler.spider.totals["dead_skipped"] if crawler.spider else 0
+        skipped_now = crawler.spider.totals["dead_skipped"] if crawler.spider else 0
         status = "ok" if reason == "finished" else "interrupted"
         crawled = [s.domain for s in seeds if s.domain not in done]
         failed = [dict(r) for r in db.query(
@@ -184,7 +184,8 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         with db.conn:
             db.execute("UPDATE crawls SET status = ?, finished_at = ?, duration_s = COALESCE(duration_s, 0) + ?, "
                        "message = ?, dead_links_skipped = COALESCE(dead_links_skipped, 0) + ? WHERE id = ?",
-                       [status, now(), round(duration, 3), f"finish reason: {reason}", skipped, crawl_id])
+                       [status, now(), round(duration, 3), f"finish reason: {reason}", skipped_now, crawl_id])
+        # A resumed crawl adds to what the killed run had counted.
         skipped = next(db.query("SELECT dead_links_skipped FROM crawls WHERE id = ?", [crawl_id]))["dead_links_skipped"]
         db.conn.close()
     return CrawlSummary(crawl_id=crawl_id, status=status, sites=len(seeds), sites_skipped=len(done),
