@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import logging
 
 import sqlite_utils
@@ -78,9 +79,10 @@ def rank_tiers(db: sqlite_utils.Database) -> int:
 
 def rubric_bytes() -> bytes:
     """The packaged rubric file as it is now (the tier order comes from it), or b"" without one."""
+    # Read as a package file, not through scoring.rubric: a recrawl that re-scores nothing then loads
+    # neither the scorer nor YAML.
     try:
-        from scoring.rubric import DEFAULT_PATH
-        return DEFAULT_PATH.read_bytes()
+        return importlib.resources.files("scoring").joinpath("rubric.yaml").read_bytes()
     except (ImportError, OSError):
         return b""
 
