@@ -84,3 +84,22 @@ def test_demo_command_crawls_scores_publishes_and_serves(tmp_path):
 
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
+
+
+def test_demo_server_takes_hundreds_of_connections_at_once(tmp_path):
+    """The crawler opens up to 256 connections at once: none may wait out TCP's SYN retries."""
+    import socket
+
+    from clinicvet.demo.server import SiteServer
+
+    server = SiteServer(tmp_path)  # listening, not accepting: every connection waits in the backlog
+    sockets = []
+    try:
+        for _ in range(256):  # CONCURRENT_REQUESTS
+            sock = socket.create_connection(server.server_address, timeout=0.5)
+            sockets.append(sock)
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.server_close()
+    assert len(sockets) == 256
