@@ -49,7 +49,13 @@ def crawl_options(fn):
 
 def do_crawl(db_path: str, seeds_file: str, kind: str, max_pages=None, delay=None, depth=None, timeout=None,
              unreachable_after=None, silent=False, dead_link_days=None):
-    from crawler.run import LockedError, run_crawl
+    # Importing Scrapy and Twisted makes a few hundred thousand objects and no garbage: the collector,
+    # paused meanwhile, would only walk them again and again (a tenth of the import time).
+    gc.disable()
+    try:
+        from crawler.run import LockedError, run_crawl
+    finally:
+        gc.enable()
 
     try:
         seeds = read_seeds(seeds_file)

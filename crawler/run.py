@@ -162,11 +162,11 @@ def run_crawl(db_path: str | Path, seeds: list[Seed], seeds_file: str = "", kind
         no_sitemap = {r["domain"] for r in db.query("SELECT domain FROM sites WHERE has_sitemap = 0")} if known else set()
         settings = crawler_settings(db_path, crawl_id, overrides)
         dead = dead_links(db, seeds, known, settings.getfloat("CLINICVET_DEAD_LINK_DAYS")) if known else set()
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler(ClinicSpider)
-        process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known,
-                      no_sitemap=no_sitemap, dead=dead)
-        with crawl_gc():
+        with crawl_gc():  # from here on: Scrapy imports its download handlers when the crawler starts
+            process = CrawlerProcess(settings)
+            crawler = process.create_crawler(ClinicSpider)
+            process.crawl(crawler, seeds=seeds, skip_domains=done, progress=progress, known=known,
+                          no_sitemap=no_sitemap, dead=dead)
             process.start()
         reason = crawler.stats.get_value("finish_reason") or "unknown"
         skipped_now = crawler.spider.totals["dead_skipped"] if crawler.spider else 0
