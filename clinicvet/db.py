@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlite_utils
@@ -150,9 +150,9 @@ INDEXES = [
 ]
 
 
-def now() -> str:
-    """UTC timestamp as stored in every table."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now(ago: timedelta = timedelta(0)) -> str:
+    """UTC timestamp as stored in every table: now, or `ago` before now (a cutoff to compare with)."""
+    return (datetime.now(timezone.utc) - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:

@@ -1,7 +1,7 @@
 """Downloader middlewares: keep every request on its site, reuse a recent robots.txt, proxy cheaply."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.request import proxy_bypass
 
 from scrapy import signals
@@ -97,7 +97,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
         self.unavailable: dict[str, int] = {}  # netloc -> 5xx status of a robots.txt with no copy stored
         self.fetched: list[dict] = []
         if self.db_path:
-            cutoff = (datetime.now(timezone.utc) - timedelta(seconds=self.max_age)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            cutoff = now(timedelta(seconds=self.max_age))
             db = open_db(self.db_path)
             for row in db.query("SELECT netloc, body, fetched_at FROM robots"):
                 fresh = self.max_age > 0 and row["fetched_at"] > cutoff

@@ -6,7 +6,7 @@ import gc
 import os
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def dead_links(db, seeds: list[Seed], known: dict, days: float) -> set:
     stored pages: a recrawl does not ask them again until then."""
     if days <= 0:
         return set()
-    cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cutoff = now(timedelta(days=days))
     domains = {s.domain for s in seeds}
     last = {}  # url -> status of its newest failure since the cutoff (a 200 makes it a stored page)
     for row in db.query("SELECT url, domain, status FROM fetch_log WHERE at >= ? ORDER BY id", [cutoff]):
