@@ -36,6 +36,7 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "checked_at": str, "status": int, "content_type": str, "etag": str, "last_modified": str,
         "content_hash": str, "bytes": int, "depth": int, "title": str, "text": str,
         "jsonld": str, "links": str, "html_gz": bytes, "gone_at": str,
+        "extract_version": int,  # crawler.extract.EXTRACT_VERSION that read text from html_gz
     }, "url"),
     # Every failed or refused fetch, with its reason.
     "fetch_log": ({

@@ -6,6 +6,7 @@ page, several times faster (the crawl spends most of its CPU here), and no depth
 nested tens of thousands of elements deep still yields its text."""
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -13,19 +14,23 @@ from urllib.parse import urljoin, urldefrag
 
 from lxml import etree
 
-# Elements whose text a visitor never reads as content.
+# Elements whose text a visitor never reads as content. Text a visitor can reveal by a click (collapsed
+# FAQ accordions, tabs, `hidden`/`aria-hidden`/`display:none` panels, <details>, questions written
+# inside <button>) is content: clinics put their answers there.
 DROP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "iframe", "canvas", "head", "form",
-                       "button", "select"})
+                       "select"})
 # Block elements: each starts a new line so headings and list items stay separate sentences.
 BLOCK_TAGS = frozenset({
     "p", "div", "section", "article", "main", "header", "footer", "nav", "aside", "li", "ul", "ol",
     "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "td", "th", "table", "dt", "dd", "dl",
-    "blockquote", "summary", "details", "figcaption", "address", "pre", "hr", "label",
+    "blockquote", "summary", "details", "figcaption", "address", "pre", "hr", "label", "button",
 })
 # Cookie banners and consent pop-ups: class or id fragments seen on site builders.
 BANNER = re.compile(r"cookie|consent|gdpr|cc-banner|cc-window", re.I)
 SPACE = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
-HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+TAG = re.compile(r"<[^>]*>")
+# Bumped when the text read from the same HTML changes; older stored text is re-read from html_gz.
+EXTRACT_VERSION = 2
 
 
 @dataclass
@@ -37,10 +42,7 @@ class Extracted:
 
 
 def _is_hidden(attrs) -> bool:
-    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-        return True
-    if HIDDEN_STYLE.search(attrs.get("style") or ""):
-        return True
+    """A cookie or consent banner: never the clinic's content, shown or not."""
     marker = " ".join((attrs.get("class") or "").split()) + " " + (attrs.get("id") or "")
     return bool(BANNER.search(marker))
 
@@ -150,6 +152,41 @@ def extract_page(html: str | bytes, url: str) -> Extracted:
         parser = etree.HTMLParser(target=target, recover=True, encoding="utf-8")
         parser.feed(data)
         parser.close()
-    lines = (SPACE.sub(" ", line).strip() for line in "".join(target.parts).split("\n"))
+    lines = [s for line in "".join(target.parts).split("\n") if (s := SPACE.sub(" ", line).strip())]
+    # FAQPage JSON-LD answers are content too (some builders put them nowhere else): each question and
+    # answer the page's text does not already hold is added as lines, so a quote is still the page's text.
+    shown = set(lines)
+    for line in faq_lines(target.jsonld):
+        if line not in shown:
+            shown.add(line)
+            lines.append(line)
     return Extracted(title=SPACE.sub(" ", (target.title_text or "").strip()),
-                     text="\n".join(line for line in lines if line), jsonld=target.jsonld, links=target.links)
+                     text="\n".join(lines), jsonld=target.jsonld, links=target.links)
+
+
+def _plain(value) -> str:
+    text = html.unescape(TAG.sub(" ", value if isinstance(value, str) else ""))
+    return SPACE.sub(" ", text).strip()
+
+
+def faq_lines(blocks: list) -> list[str]:
+    """Question and answer lines of FAQPage JSON-LD (schema.org mainEntity Question/acceptedAnswer)."""
+    out: list[str] = []
+    stack = list(blocks)
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, list):
+            stack[:0] = node
+            continue
+        if not isinstance(node, dict):
+            continue
+        stack[:0] = [node[k] for k in ("@graph", "mainEntity") if isinstance(node.get(k), (list, dict))]
+        kind = node.get("@type")
+        if kind == "Question" or (isinstance(kind, list) and "Question" in kind):
+            answer = node.get("acceptedAnswer") or node.get("suggestedAnswer") or {}
+            answer = answer[0] if isinstance(answer, list) and answer else answer
+            question = _plain(node.get("name"))
+            text = _plain(answer.get("text")) if isinstance(answer, dict) else ""
+            if question and text:
+                out += [question, text]
+    return out

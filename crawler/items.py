@@ -21,6 +21,7 @@ class PageItem:
     jsonld: str
     links: str
     html_gz: bytes
+    extract_version: int = 0  # crawler.extract.EXTRACT_VERSION of the text
 
 
 @dataclass

@@ -26,6 +26,7 @@ def load_corpus_pages(root: str | Path) -> dict[str, list[Page]]:
         for file in sorted(site_dir.rglob("*.html")):
             url = page_url(site_dir.name, file.relative_to(site_dir))
             ex = extract_page(file.read_bytes(), url)
-            pages.append(Page(url=url, text=ex.text, title=ex.title, jsonld=ex.jsonld))
+            pages.append(Page(url=url, text=ex.text, title=ex.title, jsonld=ex.jsonld,
+                              links=[link["text"] for link in ex.links]))
         sites[site_dir.name] = pages
     return sites

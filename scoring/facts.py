@@ -29,9 +29,15 @@ CREDENTIALS = {
     "LMHC": "LPC", "PhD": "PhD", "PsyD": "PsyD", "DNP": "DNP",
 }
 _CRED_ALT = "|".join(re.escape(c) for c in sorted(CREDENTIALS, key=len, reverse=True))
-_NAMED = re.compile(
-    r"(?:^|(?<=[\s(]))((?:Dr\.|Dra\.)?\s?[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]*){1,3}),\s*"
-    rf"((?:(?:{_CRED_ALT})(?![\w-])(?:,\s*|\s+(?=(?:{_CRED_ALT})(?![\w-]))|$)?)+)")
+_NAME = r"(?:Dr\.|Dra\.)?\s?[A-Z][\w'’.-]+(?:\s(?:[\"“][A-Z][\w'’.-]*[\"”]|[A-Z][\w'’.-]*)){1,3}"
+_CREDS = rf"((?:(?:{_CRED_ALT})(?![\w-])(?:,\s*|\s+(?=(?:{_CRED_ALT})(?![\w-]))|$)?)+)"
+_NAMED = re.compile(rf"(?:^|(?<=[\s(]))({_NAME}),\s*{_CREDS}")
+# A staff card: the name alone on its line, the credentials opening the next one.
+_NAME_LINE = re.compile(rf"^({_NAME})$")
+_CREDS_LINE = re.compile(rf"^{_CREDS}")
+# A leader named without a credential read ("Dr. Lee", "our medical director"): no evidence of "no physician".
+_LEADER = re.compile(r"\b(?:medical director|supervising physician|collaborating physician|"
+                     r"physician partner|overseeing physician)\b|(?-i:\bDr\.?\s[A-Z][\w'’-]+)", re.I)
 # Every _NAMED match holds ", <credential>": lines without one are not read.
 _CRED_HINT = re.compile(rf",[^\S\n]*(?:{_CRED_ALT})(?![\w-])")
 _PHONE = re.compile(r"\(?\b(\d{3})\)?[\s.-]{0,2}(\d{3})[\s.-](\d{4})\b")
@@ -63,7 +69,8 @@ class Facts:
     zip: str | None = None
     routes: list[str] = field(default_factory=list)
     price_per_infusion: float | None = None
-    credentials: list[dict] = field(default_factory=list)  # [{"name":..., "credentials": [...]}]
+    credentials: list[dict] = field(default_factory=list)  # [{"name", "credentials", "url", "quote"}]
+    unnamed_leader: bool = False  # a "Dr." or medical director named without a credential read
 
 
 def _ld_nodes(blocks: list):
@@ -161,26 +168,54 @@ def _best_price(part: str, context: str, best: tuple[int, float] | None):
 
 
 def staff_credentials(pages: list[Page]) -> list[dict]:
-    """Named people with their credentials ("Jane Roe, MD"), from the clinic's own pages."""
-    found: dict[str, list[str]] = {}
+    """Named people with their credentials ("Jane Roe, MD", or a card of "Jane Roe" over "MD") from
+    the clinic's own pages, each with the page URL and the line(s) it was read from, verbatim."""
+    found: dict[str, dict] = {}
+
+    def add(name: str, creds_text: str, url: str, quote: str) -> None:
+        norm = [CREDENTIALS[c] for c in re.findall(_CRED_ALT, creds_text) if c in CREDENTIALS]
+        if not norm:
+            return
+        person = found.setdefault(name, {"name": name, "credentials": [], "url": url, "quote": quote})
+        person["credentials"] += [c for c in norm if c not in person["credentials"]]
+
     for page in pages:
         if _BLOG.search(page.url):
             continue
-        text, end = page.text, -1
-        for hint in _CRED_HINT.finditer(page.text):
-            if hint.start() < end:
-                continue  # this line was read already
-            start = text.rfind("\n", 0, hint.start()) + 1
-            end = text.find("\n", hint.start())
-            end = len(text) if end < 0 else end
-            for m in _NAMED.finditer(text[start:end]):
-                name = m.group(1).strip()
-                creds = re.findall(_CRED_ALT, m.group(2))
-                norm = [CREDENTIALS[c] for c in creds if c in CREDENTIALS]
-                if norm:
-                    found.setdefault(name, [])
-                    found[name] += [c for c in norm if c not in found[name]]
-    return [{"name": n, "credentials": c} for n, c in found.items()]
+        lines = page.text.split("\n")
+        for i, line in enumerate(lines):
+            line = line.strip()
+            if "," in line and _CRED_HINT.search(line):
+                for m in _NAMED.finditer(line):
+                    add(m.group(1).strip(), m.group(2), page.url, line)
+            elif i + 1 < len(lines) and (m := _NAME_LINE.match(line)):
+                nxt = lines[i + 1].strip()
+                c = _CREDS_LINE.match(nxt)
+                if c:
+                    add(m.group(1).strip(), c.group(1), page.url, line + "\n" + nxt)
+    return list(found.values())
+
+
+def unnamed_leader(pages: list[Page], credentials: list[dict]) -> bool:
+    """Whether the clinic's pages name a leader ("Dr. Lee", a medical director) whose credential was
+    not read: a staff list without an MD is then no evidence that no physician leads."""
+    read = {part for p in credentials if p["credentials"] for part in p["name"].replace("Dr.", "").split()}
+    non_md = {part for p in credentials if not {"MD", "DO"} & set(p["credentials"])
+              for part in p["name"].replace("Dr.", "").split()}
+    for page in pages:
+        if _BLOG.search(page.url):
+            continue
+        lines = page.text.split("\n")
+        for i, line in enumerate(lines):
+            for m in _LEADER.finditer(line):
+                word = m.group(0)
+                if word.lower().startswith("dr"):
+                    if word.split()[-1] in non_md | read:
+                        continue  # a DNP or PhD "Dr.", or a person whose credential was read
+                elif any(_CRED_HINT.search(x) or _CREDS_LINE.match(x.strip()) for x in lines[max(0, i - 1):i + 2]):
+                    continue  # the director's credential is on the card
+                return True
+    return False
 
 
 def extract_facts(pages: list[Page], own_text: str) -> Facts:
@@ -200,4 +235,5 @@ def extract_facts(pages: list[Page], own_text: str) -> Facts:
     facts.routes = [r for r, rx in ROUTES.items() if rx.search(own_text)]
     facts.price_per_infusion = _price(lines)
     facts.credentials = staff_credentials(pages)
+    facts.unnamed_leader = unnamed_leader(pages, facts.credentials)
     return facts

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import yaml
 
-from scoring.literals import CueSet, required_cues
-from scoring.lowered import Split, lowered, split
-
 DEFAULT_PATH = Path(__file__).with_name("rubric.yaml")
 DIRECTIONS = ("forward", "backward", "bidirectional", "terminate")
 CATEGORIES = ("NEGATED", "WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL",
               "SELF", "TERMINATE")
-_TOP_KEYS = {"version", "description", "scoring", "tiers", "modifiers", "page_contexts", "questions"}
+REACHES = ("sentence", "card", "previous")
+_TOP_KEYS = {"version", "description", "scoring", "tiers", "concepts", "referring", "modifiers",
+             "page_contexts", "questions"}
+_CONCEPT = re.compile(r"\{([a-z_]+)\}")
 _QUESTION_KEYS = {"ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
                   "signals", "staff_rule", "red_flag"}
 _SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
-                "triggers"}
+                "triggers", "reach"}
 _MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions"}
 _PAGE_KEYS = {"id", "phrase", "url", "weight"}
 _TIER_KEYS = {"id", "name", "min_score", "meaning"}
@@ -40,13 +40,10 @@ class Signal:
     requires: list[re.Pattern]
     ignore_context: set[str]
     triggers: tuple[str, ...] = ()  # lowercase; empty = run on every line
-    # Derived: literals one of which every match of regex (of requires[i]) holds; None = unknown.
-    cues: CueSet | None = None
-    requires_cues: list = field(default_factory=list)
-    # Derived: the regexes recompiled for lowercased text (None where not possible), see lowered.py;
-    # a Split when only some of the alternatives can be.
-    fast: re.Pattern | Split | None = None
-    requires_fast: list = field(default_factory=list)
+    # Where `requires` may be found besides the sentence: a staff card's lines, or the sentence a
+    # "He"/"She"/"Dr. Lee" sentence points back to.
+    reach: str = "sentence"
+    trigger_regex: re.Pattern | None = None  # derived: any trigger, on lowercased text
 
 
 @dataclass
@@ -58,8 +55,6 @@ class Modifier:
     direction: str
     window: int
     questions: set[str] | None
-    cues: CueSet | None = None  # derived, as Signal.cues
-    fast: re.Pattern | None = None  # derived, as Signal.fast
 
 
 @dataclass
@@ -92,18 +87,40 @@ class Rubric:
     page_contexts: list[PageContext]
     tiers: list[dict]
     scoring: dict = field(default_factory=dict)
-    # Structures derived from the rules (trigger index, cue unions), built on first use.
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-
-def _cues(regex: re.Pattern) -> CueSet | None:
-    # Text holding none of these cannot match: the matcher skips the regex there.
-    return required_cues(regex.pattern, regex.flags)
+    concepts: dict[str, list[str]] = field(default_factory=dict)
+    referring: re.Pattern | None = None  # a sentence that opens by pointing back ("She", "Dr. Lee")
 
 
 class _Loader:
     def __init__(self, name: str):
         self.name = name
+        self.concepts: dict[str, str] = {}
+
+    def expand(self, pattern: str, where: str) -> str:
+        """A pattern with each {concept} replaced by its lexicon as one group."""
+        def one(m: re.Match) -> str:
+            if m.group(1) not in self.concepts:
+                raise self.fail(where, f"unknown concept {{{m.group(1)}}}")
+            return self.concepts[m.group(1)]
+        return _CONCEPT.sub(one, pattern)
+
+    def lexicons(self, raw) -> dict[str, list[str]]:
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            raise self.fail("concepts", "expected a mapping of name -> list of patterns")
+        out = {}
+        for name, items in raw.items():
+            where = f"concepts.{name}"
+            items = self.pattern_list(items)
+            if not isinstance(items, list) or not items:
+                raise self.fail(where, "must be a non-empty list of patterns")
+            # A concept may use concepts defined above it.
+            expanded = [self.expand(str(p), f"{where}[{i}]") for i, p in enumerate(items)]
+            for i, p in enumerate(expanded):
+                self.regex(p, f"{where}[{i}]")
+            self.concepts[name] = "(?:" + "|".join(f"(?:{p})" for p in expanded) + ")"
+            out[name] = [str(p) for p in items]
+        return out
 
     def fail(self, where: str, msg: str) -> RubricError:
         return RubricError(f"{self.name}: {where}: {msg}" if where else f"{self.name}: {msg}")
@@ -131,6 +148,7 @@ class _Loader:
         items = self.pattern_list(items)
         if not isinstance(items, list) or not items:
             raise self.fail(where, "patterns must be a non-empty list")
+        items = [self.expand(p, f"{where}[{i}]") if isinstance(p, str) else p for i, p in enumerate(items)]
         for i, p in enumerate(items):
             self.regex(p, f"{where}[{i}]")
         return re.compile("|".join(f"(?:{p})" for p in items), re.I)
@@ -152,15 +170,17 @@ class _Loader:
         triggers = raw.get("triggers", [])
         if not isinstance(triggers, list) or not all(isinstance(t, str) and t for t in triggers):
             raise self.fail(f"{where}.triggers", "must be a list of non-empty strings")
+        reach = raw.get("reach", "sentence")
+        if reach not in REACHES:
+            raise self.fail(f"{where}.reach", f"must be one of {', '.join(REACHES)}")
         regex = self.patterns(raw["patterns"], f"{where}.patterns")
         reqs = [self.patterns(r, f"{where}.requires[{i}]") for i, r in enumerate(requires)]
+        lowered = tuple(t.lower() for t in triggers)
         return Signal(
             id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
             weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
-            ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers),
-            cues=_cues(regex), requires_cues=[_cues(r) for r in reqs],
-            fast=lowered(regex) or split(regex, self.pattern_list(raw["patterns"])),
-            requires_fast=[lowered(r) for r in reqs])
+            ignore_context=set(ignore), triggers=lowered, reach=reach,
+            trigger_regex=re.compile("|".join(map(re.escape, lowered))) if lowered else None)
 
     def modifier(self, raw, where: str) -> Modifier:
         raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)
@@ -173,7 +193,7 @@ class _Loader:
         return Modifier(
             id=str(raw["id"]), category=raw["category"], phrase=str(raw.get("phrase", "")),
             regex=regex, direction=raw["direction"], window=int(raw.get("window", 1000)),
-            questions=set(qs) if qs else None, cues=_cues(regex), fast=lowered(regex))
+            questions=set(qs) if qs else None)
 
     def question(self, qid: str, raw) -> Question:
         raw = self.keys(raw, _QUESTION_KEYS, {"ask", "why", "weight", "verdicts", "signals"}, qid)
@@ -203,6 +223,9 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
     questions = data["questions"]
     if not isinstance(questions, dict) or not questions:
         raise ld.fail("questions", "must be a non-empty mapping")
+    # Concepts first: every pattern after them may name one as {concept}.
+    concepts = ld.lexicons(data.get("concepts"))
+    referring = ld.patterns(data["referring"], "referring") if data.get("referring") else None
     mods = [ld.modifier(m, f"modifiers[{i}]") for i, m in enumerate(data.get("modifiers") or [])]
     for i, m in enumerate(mods):
         unknown = (m.questions or set()) - set(questions)
@@ -219,7 +242,8 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
     scoring = ld.keys(data.get("scoring") or {}, _SCORING_KEYS, set(), "scoring")
     return Rubric(version=str(data["version"]),
                   questions={q: ld.question(q, raw) for q, raw in questions.items()},
-                  modifiers=mods, page_contexts=pages, tiers=tiers, scoring=scoring)
+                  modifiers=mods, page_contexts=pages, tiers=tiers, scoring=scoring,
+                  concepts=concepts, referring=referring)
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:

@@ -1,26 +1,26 @@
 """Score sites: page records -> SiteScore, and a whole database -> verdicts, evidence, clinics."""
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
-from scoring.facts import ROUTE_TRIGGERS, ROUTES, Facts, extract_facts
-from scoring.literals import required_cues
-from scoring.lowered import lowered
-from scoring.match import Matcher, engine
+from crawler.extract import EXTRACT_VERSION, extract_page
+from scoring.facts import ROUTES, Facts, extract_facts
+from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
 from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
 
 log = logging.getLogger(__name__)
 _RUBRIC: Rubric | None = None
-# Route id -> (pattern, literals one of which each of its matches holds).
-_ROUTE_CUES = [(r, rx, lowered(rx), required_cues(rx.pattern, rx.flags)) for r, rx in ROUTES.items()]
-_ROUTE_REGEXES = tuple(ROUTES.values())
+# Lines naming any route: the only ones read for routes.
+_ANY_ROUTE = re.compile("|".join(f"(?:{rx.pattern})" for rx in ROUTES.values()), re.I)
 
 
 @dataclass
@@ -38,52 +38,39 @@ class SiteScore:
 
 
 def default_rubric() -> Rubric:
-    """The packaged rubric, loaded once, with the prefilter and RE2 forms score_site uses."""
+    """The packaged rubric, loaded once."""
     global _RUBRIC
     if _RUBRIC is None:
         _RUBRIC = load_rubric()
-        engine(_RUBRIC, (ROUTE_TRIGGERS,), _ROUTE_REGEXES)
     return _RUBRIC
+
+
+def _own_route_text(lines, matcher: Matcher, rubric: Rubric) -> str:
+    """Sentences where the clinic names a route as its own: no blog, FAQ question, link, negation or
+    warning."""
+    own = []
+    for line in lines:
+        if line.question or line.link or not _ANY_ROUTE.search(line.norm):
+            continue
+        if any(c.url.search(line.url) for c in rubric.page_contexts):
+            continue
+        for _, s in line.sentences():
+            if _ANY_ROUTE.search(s.norm) and not matcher.sentence_categories(s.norm) - {"THIRD_PARTY", "SELF"}:
+                own.append(s.norm)
+    return "\n".join(own)
 
 
 def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     """Score one site from its stored pages (no database needed)."""
     rubric = rubric or default_rubric()
     lines = site_lines(pages)
-    matcher = Matcher(rubric, (ROUTE_TRIGGERS,), _ROUTE_REGEXES)
+    matcher = Matcher(rubric)
     hits = matcher.match(lines)
-    # Routes come from the clinic's own plain statements: no blog, FAQ question, negation or warning.
-    # Route patterns match within one sentence, so only sentences naming a route not yet found
-    # need their context read (the costly part); the routes found are the same.
-    own, found, skipped = [], set(), {}
-    for idx in matcher.candidates(ROUTE_TRIGGERS):
-        line = lines[idx]
-        if line.url not in skipped:
-            skipped[line.url] = any(c.url.search(line.url) for c in rubric.page_contexts)
-        if line.question or skipped[line.url]:
-            continue
-        # A route named in a sentence is named in its line (no route word ends in '.', so no
-        # match spans two sentences): only lines naming a route still missing are split.
-        left = [(r, rx, fast, cues) for r, rx, fast, cues in _ROUTE_CUES
-                if r not in found and matcher.search(line.text, rx, fast, cues)]
-        if not left:
-            continue
-        sents = line.sentences()
-        for _, s in sents:
-            if len(sents) == 1 and s.text == line.text:
-                new = {r for r, _, _, _ in left}
-            else:
-                new = {r for r, rx, fast, cues in left
-                       if r not in found and matcher.search(s.text, rx, fast, cues)}
-            if new and not matcher.sentence_categories(s.text) - {"THIRD_PARTY", "SELF"}:
-                own.append(s.text)
-                found |= new
-    own = "\n".join(own)
-    facts = extract_facts(pages, own)
+    facts = extract_facts(pages, _own_route_text(lines, matcher, rubric))
     verdicts = {}
     for q in rubric.questions.values():
-        extra = staff_hit(q, facts.credentials, pages[0].url if pages else "")
-        verdicts[q.id] = decide(q, hits[q.id] + ([extra] if extra else []))
+        extra = staff_hit(q, facts.credentials, facts.unnamed_leader)
+        verdicts[q.id] = decide(q, hits[q.id] + extra)
     score, tier, red = score_and_tier(rubric, verdicts)
     if red and "at_home" not in facts.routes:
         facts.routes.append("at_home")
@@ -93,7 +80,7 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
 
 
 def _site_pages(db: sqlite_utils.Database, domain: str) -> list[Page]:
-    rows = db.query("select url, title, text, jsonld from pages where domain = ? and status = 200 "
+    rows = db.query("select url, title, text, jsonld, links from pages where domain = ? and status = 200 "
                     "and gone_at is null and text is not null order by url", [domain])
     pages = []
     for r in rows:
@@ -101,8 +88,38 @@ def _site_pages(db: sqlite_utils.Database, domain: str) -> list[Page]:
             ld = json.loads(r["jsonld"]) if r["jsonld"] else []
         except ValueError:
             ld = []
-        pages.append(Page(r["url"], r["text"] or "", r["title"] or "", ld if isinstance(ld, list) else [ld]))
+        try:
+            links = [link.get("text", "") for link in json.loads(r["links"] or "[]") if isinstance(link, dict)]
+        except ValueError:
+            links = []
+        pages.append(Page(r["url"], r["text"] or "", r["title"] or "", ld if isinstance(ld, list) else [ld],
+                          links))
     return pages
+
+
+def refresh_text(db: sqlite_utils.Database, domains: list[str] | None = None) -> int:
+    """Re-read the text of stored pages an older extractor read (crawler.extract.EXTRACT_VERSION) from
+    their stored HTML, so an upgrade scores what the current extractor sees; returns pages re-read."""
+    where = "status = 200 and html_gz is not null and coalesce(extract_version, 0) < ?"
+    params: list = [EXTRACT_VERSION]
+    if domains:
+        where += f" and domain in ({', '.join('?' for _ in domains)})"
+        params += list(domains)
+    rows = list(db.query(f"select url, html_gz from pages where {where}", params))
+    updates = []
+    for r in rows:
+        try:
+            page = extract_page(gzip.decompress(r["html_gz"]), r["url"])
+        except (OSError, EOFError) as exc:
+            log.warning("%s: stored HTML unreadable (%s); keeping its text", r["url"], exc)
+            continue
+        updates.append({"url": r["url"], "text": page.text, "title": page.title,
+                        "jsonld": json.dumps(page.jsonld, ensure_ascii=False),
+                        "links": json.dumps(page.links, ensure_ascii=False), "extract_version": EXTRACT_VERSION})
+    if updates:
+        with db.conn:
+            db["pages"].upsert_all(updates, pk="url", batch_size=500)
+    return len(updates)
 
 
 def _previous(db: sqlite_utils.Database, domain: str) -> tuple[dict, dict | None]:
@@ -179,7 +196,7 @@ def _write_site(db, site: dict, result: SiteScore, at: str, rubric: Rubric) -> t
         "score": score, "red_flag": int(red), **shown,
         "street": f.street, "city": f.city or site.get("city"), "state": f.state or site.get("state"),
         "zip": f.zip, "phone": f.phone, "routes": json.dumps(_routes(f.routes, red)),
-        "price_per_infusion": f.price_per_infusion, "credentials": json.dumps(f.credentials),
+        "price_per_infusion": f.price_per_infusion, "credentials": json.dumps([{"name": p["name"], "credentials": p["credentials"]} for p in f.credentials]),
         "site_url": site.get("seed_url") or f"https://{domain}/", "site_status": site.get("status"),
         "last_crawled_at": site.get("last_success_at"), "scored_at": at,
         "rubric_version": result.rubric_version}
@@ -243,6 +260,9 @@ def score_db(db: sqlite_utils.Database | str, domains: list[str] | None = None,
         db = open_db(db)
     ensure_schema(db)
     rubric = rubric or default_rubric()
+    refreshed = refresh_text(db, domains)
+    if refreshed:
+        log.info("re-read the text of %d pages stored by an older extractor", refreshed)
     sites = list(db.query("select * from sites order by domain"))
     if domains:
         wanted = set(domains)

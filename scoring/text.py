@@ -1,4 +1,6 @@
-"""Stored page text -> sentences tagged with page URL, FAQ questions and boilerplate dedupe."""
+"""Stored page text -> lines and sentences tagged with page URL, FAQ questions, staff cards and
+boilerplate dedupe. Text is kept as the page has it (a quote is the page's own characters); matching
+reads a folded copy of the same length (curly quotes and no-break spaces as plain ones)."""
 from __future__ import annotations
 
 import re
@@ -8,28 +10,41 @@ from dataclasses import dataclass, field
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9¿¡])")
 # Abbreviations that end in a period but never end a sentence.
 _ABBREV = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Dra|St|Ste|No|vs|e\.g|i\.e|approx|Inc|Co|Jr|Sr|Mt|Ft|[A-Z])\.)$")
-_YES = re.compile(r"^(?:yes|yep|absolutely|of course|definitely|sí)\b", re.I)
-_NO = re.compile(r"^(?:no|nope|never|not (?:at this time|currently|yet|right now))\b(?!\s+(?:referral|problem|matter|one|longer))", re.I)
+_YES = re.compile(r"^(?:yes|yep|absolutely|of course|definitely|sí|certainly|always)\b", re.I)
+_NO = re.compile(r"^(?:no|nope|never|not (?:at this time|currently|yet|right now))\b"
+                 r"(?!\s+(?:referral|problem|matter|one|longer|need|worries|prior|doctor))", re.I)
+# One character for one: offsets in the folded text are offsets in the page's text.
+FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ",
+                      "\u2010": "-", "\u2011": "-", "\u02bc": "'"})
+# A staff card line: a person's name, a credential, or a short title, without a sentence's end.
+_CARD_LINE_MAX = 70
 
 
 @dataclass
 class Page:
-    """One stored page: URL, visible text (one block a line), title and JSON-LD blocks."""
+    """One stored page: URL, visible text (one block a line), title, JSON-LD blocks, link texts."""
     url: str
     text: str
     title: str = ""
     jsonld: list = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # anchor texts of the page's links
 
 
 @dataclass(slots=True)
 class Sentence:
-    """One sentence of a page; question is True for a FAQ heading, answer 'yes'/'no' when it opens one."""
+    """One sentence of a page; question is True for a FAQ heading, answer 'yes'/'no' when it opens one.
+    text is verbatim; norm is the folded copy the rules read."""
     text: str
     url: str
     line: int
     question: bool = False
     answer: str | None = None
     heading: str = ""
+    norm: str = ""
+
+    def __post_init__(self):
+        if not self.norm:
+            self.norm = self.text.translate(FOLD)
 
 
 def split_sentences(line: str) -> list[str]:
@@ -47,14 +62,23 @@ def split_sentences(line: str) -> list[str]:
 
 @dataclass(slots=True)
 class Line:
-    """One distinct text line (block) of a site; split into sentences only when a signal needs it."""
+    """One distinct text line (block) of a site; split into sentences only when a signal needs it.
+    raw is the page's line list, pos this line's place in it (for staff cards and neighbours)."""
     text: str
     url: str
     index: int
     question: bool = False
     answer: str | None = None
     heading: str = ""
+    link: bool = False  # the line is a link's text (menu, article list): a topic, not a claim
+    norm: str = ""
+    lower: str = ""
+    raw: list | None = None
     _sentences: list | None = None
+
+    def __post_init__(self):
+        self.norm = self.text.translate(FOLD)
+        self.lower = self.norm.lower()
 
     def sentences(self) -> list[tuple[int, Sentence]]:
         """(offset in line, Sentence) pairs."""
@@ -65,22 +89,37 @@ class Line:
                 at = self.text.find(part, pos)
                 at = pos if at < 0 else at
                 out.append((at, Sentence(part, self.url, self.index, self.question, self.answer,
-                                         self.heading)))
+                                         self.heading, self.norm[at:at + len(part)])))
                 pos = at + len(part)
             self._sentences = out
         return self._sentences
 
 
+def _is_card_line(line: str) -> bool:
+    return 0 < len(line) <= _CARD_LINE_MAX and line[-1] not in ".!?:;"
+
+
+def card_span(raw: list[str], pos: int) -> tuple[int, int]:
+    """[first, last] line positions of the staff card around raw[pos]: neighbouring short lines without
+    a sentence's end (name / credential / title), and the bio sentence right under them."""
+    if not _is_card_line(raw[pos]) and not (pos and _is_card_line(raw[pos - 1])):
+        return pos, pos
+    first = pos
+    while first > 0 and pos - first < 3 and _is_card_line(raw[first - 1]):
+        first -= 1
+    last = pos
+    while last + 1 < len(raw) and last - pos < 3 and _is_card_line(raw[last]) and _is_card_line(raw[last + 1]):
+        last += 1
+    return first, last
+
+
 def page_lines(page: Page, seen: set[str] | None = None) -> list[Line]:
     """Lines of one page; lines already in seen (boilerplate from other pages) are skipped."""
-    text = page.text
-    if "\u2019" in text or "\u2018" in text:
-        text = text.replace("\u2019", "'").replace("\u2018", "'")
-    lines = text.split("\n")
+    raw = [line.strip() for line in page.text.split("\n")]
+    links = {t.strip() for t in page.links if t and t.strip()}
     out: list[Line] = []
     heading = ""
-    for i, line in enumerate(lines):
-        line = line.strip()
+    for i, line in enumerate(raw):
         if not line:
             continue
         if seen is not None:
@@ -89,10 +128,10 @@ def page_lines(page: Page, seen: set[str] | None = None) -> list[Line]:
             seen.add(line)
         is_question = line[-1] == "?"
         answer = None
-        if is_question and i + 1 < len(lines):
-            nxt = lines[i + 1].strip()
+        if is_question and i + 1 < len(raw):
+            nxt = raw[i + 1].translate(FOLD)
             answer = "yes" if _YES.match(nxt) else "no" if _NO.match(nxt) else None
-        out.append(Line(line, page.url, i, is_question, answer, heading))
+        out.append(Line(line, page.url, i, is_question, answer, heading, line in links, raw=raw))
         if is_question or (len(line) < 80 and line[-1] not in ".!:,"):
             heading = line
     return out

@@ -32,17 +32,23 @@ class Verdict:
     against_score: float = 0.0
 
 
-def staff_hit(q: Question, credentials: list[dict], pages_url: str) -> Hit | None:
-    """An 'against' hit when listed staff hold only the rule's credentials (e.g. no MD or DO)."""
+def staff_hit(q: Question, credentials: list[dict], leaders: bool = False) -> list[Hit]:
+    """'Against' hits when listed staff hold only the rule's credentials (e.g. no MD or DO), one per
+    person, quoting the lines each was read from; none when the site names a leader (a medical
+    director, a "Dr.") whose credential was not read: that is not evidence of no physician."""
     rule = q.staff_rule
-    if not rule or not credentials:
-        return None
+    if not rule or not credentials or leaders:
+        return []
     held = {c for person in credentials for c in person["credentials"]}
     if held & set(rule["none_of"]) or not held & set(rule["any_of"]):
-        return None
-    names = "; ".join(f"{p['name']}, {', '.join(p['credentials'])}" for p in credentials[:6])
-    sent = Sentence(f"Staff listed: {names}", pages_url, 0)
-    return Hit(q.id, "staff_credentials_only", "against", float(rule.get("weight", 1.0)), sent)
+        return []
+    weight = float(rule.get("weight", 1.0))
+    hits = []
+    for i, person in enumerate(credentials[:MAX_EVIDENCE]):
+        sent = Sentence(person["quote"], person["url"], 0)
+        # The rule's weight counts once; the other people are shown as evidence.
+        hits.append(Hit(q.id, "staff_credentials_only", "against", weight if i == 0 else 0.0, sent))
+    return hits
 
 
 def _confidence(win: float, lose: float) -> float:
@@ -54,12 +60,11 @@ def decide(q: Question, hits: list[Hit]) -> Verdict:
     pro = sum(h.weight for h in hits if h.polarity == "for")
     con = sum(h.weight for h in hits if h.polarity == "against")
     v = q.verdicts
-    if pro >= q.threshold and pro >= con:
+    # Ties fall to "for" on the yes/no questions; an accusation needs more for than against.
+    if pro >= q.threshold and (pro > con if q.red_flag else pro >= con):
         verdict, conf = v["for"], _confidence(pro, con)
     elif con >= q.threshold:
         verdict, conf = v["against"], _confidence(con, pro)
-    elif pro >= q.threshold:
-        verdict, conf = v["for"], _confidence(pro, con)
     else:
         verdict, conf = v["default"], round(max(0.3, 0.7 - 0.2 * max(pro, con)), 2)
     ranked = sorted(hits, key=lambda h: (h.polarity != ("for" if verdict == v["for"] else "against"),

@@ -35,9 +35,55 @@ def test_headings_paragraphs_and_list_items_are_lines(page):
     assert "Café & bold text." in lines
 
 
-@pytest.mark.parametrize("dropped", ["tracking", "color:red", "cookies", "Hidden promo", "Also hidden", "Enable JS"])
-def test_scripts_styles_hidden_and_banners_are_dropped(page, dropped):
+@pytest.mark.parametrize("dropped", ["tracking", "color:red", "cookies", "Enable JS"])
+def test_scripts_styles_and_banners_are_dropped(page, dropped):
     assert dropped not in page.text
+
+
+@pytest.mark.parametrize("kept", ["Hidden promo", "Also hidden"])
+def test_text_a_visitor_can_reveal_is_kept(page, kept):
+    assert kept in page.text.splitlines()
+
+
+# Collapsed answers as site builders write them: Elementor tabs, Squarespace accordions, <details>,
+# Bootstrap tab panels, a question written inside a <button>.
+ACCORDIONS = b"""<html><body>
+<div class="elementor-tab-title" role="button">Do you send ketamine home?</div>
+<div class="elementor-tab-content" style="display:none">No. Every dose is given in our office.</div>
+<button class="accordion-item__click-target" aria-expanded="false">Who watches me?</button>
+<div class="accordion-item__dropdown" aria-hidden="true"><p>A nurse stays in the room.</p></div>
+<details><summary>Is a doctor involved?</summary><p>Our anesthesiologist sets every dose.</p></details>
+<div role="tabpanel" hidden><p>Integration sessions follow each infusion.</p></div>
+<template><p>Never shown template text</p></template>
+<div id="cookie-notice" hidden>We use cookies</div>
+</body></html>"""
+
+
+@pytest.mark.parametrize("line", [
+    "Do you send ketamine home?", "No. Every dose is given in our office.", "Who watches me?",
+    "A nurse stays in the room.", "Is a doctor involved?", "Our anesthesiologist sets every dose.",
+    "Integration sessions follow each infusion."])
+def test_collapsed_accordion_and_tab_text_is_content(line):
+    assert line in extract_page(ACCORDIONS, "http://a.test/faq/").text.splitlines()
+
+
+@pytest.mark.parametrize("never", ["Never shown template text", "We use cookies"])
+def test_templates_and_hidden_banners_stay_out(never):
+    assert never not in extract_page(ACCORDIONS, "http://a.test/faq/").text
+
+
+FAQ_LD = b"""<html><body><h1>FAQ</h1><p>Do you mail ketamine?</p><p>No, never.</p>
+<script type="application/ld+json">{"@context": "https://schema.org", "@graph": [{"@type": "FAQPage",
+"mainEntity": [{"@type": "Question", "name": "Do you mail ketamine?", "acceptedAnswer": {"@type": "Answer",
+"text": "No, never."}}, {"@type": "Question", "name": "Who gives the infusion?", "acceptedAnswer":
+{"@type": "Answer", "text": "<p>Dr. Lee, MD, gives every infusion &amp; stays with you.</p>"}}]}]}</script>
+</body></html>"""
+
+
+def test_faqpage_jsonld_answers_are_added_once_as_text():
+    lines = extract_page(FAQ_LD, "http://a.test/faq/").text.splitlines()
+    assert lines.count("Do you mail ketamine?") == 1 and lines.count("No, never.") == 1
+    assert lines[-2:] == ["Who gives the infusion?", "Dr. Lee, MD, gives every infusion & stays with you."]
 
 
 def test_jsonld_blocks_are_parsed_and_broken_ones_skipped(page):

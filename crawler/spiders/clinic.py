@@ -18,7 +18,7 @@ from twisted.web._newclient import ResponseFailed
 
 from clinicvet.db import now
 from clinicvet.seeds import Seed, site_key
-from crawler.extract import extract_page
+from crawler.extract import EXTRACT_VERSION, extract_page
 from crawler.items import FetchErrorItem, GoneItem, NotModifiedItem, PageItem, SiteDoneItem
 from crawler.links import relevance, same_site, skip_reason
 from crawler.middlewares import OffSiteRedirect, RobotsUnavailable
@@ -205,6 +205,7 @@ class ClinicSpider(scrapy.Spider):
             content_hash=hashlib.sha256(response.body).hexdigest(), bytes=len(response.body), depth=depth,
             title=page.title, text=page.text, jsonld=json.dumps(page.jsonld, ensure_ascii=False),
             links=json.dumps(page.links, ensure_ascii=False), html_gz=gzip.compress(response.body, 6),
+            extract_version=EXTRACT_VERSION,
         )
 
     def _error(self, st: SiteState, url: str, status: int | None, reason: str) -> FetchErrorItem:
