@@ -40,12 +40,14 @@ class Context:
     def __init__(self, text: str, modifiers: list[Modifier]):
         self.cues: list[tuple[Modifier, int, int]] = []
         self.breaks: list[int] = []
+        lower = text.lower()
         for mod in modifiers:
-            for m in mod.regex.finditer(text):
+            if mod.direction != "terminate" and (mod.trigger_regex is None or mod.trigger_regex.search(lower)):
+                self.cues += [(mod, m.start(), m.end()) for m in mod.regex.finditer(text)]
+        if self.cues:  # clause ends matter only around a cue
+            for mod in modifiers:
                 if mod.direction == "terminate":
-                    self.breaks.append(m.start())
-                else:
-                    self.cues.append((mod, m.start(), m.end()))
+                    self.breaks += [m.start() for m in mod.regex.finditer(text)]
 
     def _broken(self, lo: int, hi: int) -> bool:
         return any(lo <= b < hi for b in self.breaks)
@@ -174,6 +176,9 @@ class Matcher:
         for line in lines:
             if line.link or (trig is not None and not trig.search(line.lower)):
                 continue
+            # A topic in a heading ("A note on take-home ketamine") is not a claim; a staff card is.
+            if sig.polarity == "for" and sig.reach != "card" and line.heading_like:
+                continue
             if not sig.regex.search(line.norm):
                 continue
             for k, (_, sent) in enumerate(line.sentences()):
@@ -260,7 +265,6 @@ class Matcher:
                     out += self._card_hits(q, sig, lines, done)
                 elif sig.reach == "previous":
                     out += self._pair_hits(q, sig, lines, done)
-                    out += self._card_hits(q, sig, lines, done)
             # A page that describes a programme as ended speaks of the past throughout.
             hits[q.id] = [h for h in out if h.polarity != "for"
                           or (q.id, h.sentence.url) not in self._historical]

@@ -19,7 +19,7 @@ _QUESTION_KEYS = {"ask", "why", "weight", "verdicts", "threshold", "negated_coun
                   "signals", "staff_rule", "red_flag"}
 _SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
                 "triggers", "reach"}
-_MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions"}
+_MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions", "triggers"}
 _PAGE_KEYS = {"id", "phrase", "url", "weight"}
 _TIER_KEYS = {"id", "name", "min_score", "meaning"}
 _STAFF_KEYS = {"any_of", "none_of", "weight", "phrase"}
@@ -55,6 +55,7 @@ class Modifier:
     direction: str
     window: int
     questions: set[str] | None
+    trigger_regex: re.Pattern | None = None  # any of its trigger words, on lowercased text
 
 
 @dataclass
@@ -168,19 +169,23 @@ class _Loader:
                 raise self.fail(f"{where}.ignore_context[{i}]", f"unknown category {cat!r}")
         requires = raw.get("requires", [])
         triggers = raw.get("triggers", [])
-        if not isinstance(triggers, list) or not all(isinstance(t, str) and t for t in triggers):
-            raise self.fail(f"{where}.triggers", "must be a list of non-empty strings")
+        trigger_regex = self.triggers(triggers, where)
         reach = raw.get("reach", "sentence")
         if reach not in REACHES:
             raise self.fail(f"{where}.reach", f"must be one of {', '.join(REACHES)}")
         regex = self.patterns(raw["patterns"], f"{where}.patterns")
         reqs = [self.patterns(r, f"{where}.requires[{i}]") for i, r in enumerate(requires)]
-        lowered = tuple(t.lower() for t in triggers)
         return Signal(
             id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
             weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
-            ignore_context=set(ignore), triggers=lowered, reach=reach,
-            trigger_regex=re.compile("|".join(map(re.escape, lowered))) if lowered else None)
+            ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers), reach=reach,
+            trigger_regex=trigger_regex)
+
+    def triggers(self, words, where: str) -> re.Pattern | None:
+        """Any of a rule's trigger words (lowercase substrings); None: the rule reads every line."""
+        if not isinstance(words, list) or not all(isinstance(t, str) and t for t in words):
+            raise self.fail(f"{where}.triggers", "must be a list of non-empty strings")
+        return re.compile("|".join(re.escape(t.lower()) for t in words)) if words else None
 
     def modifier(self, raw, where: str) -> Modifier:
         raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)
@@ -193,7 +198,7 @@ class _Loader:
         return Modifier(
             id=str(raw["id"]), category=raw["category"], phrase=str(raw.get("phrase", "")),
             regex=regex, direction=raw["direction"], window=int(raw.get("window", 1000)),
-            questions=set(qs) if qs else None)
+            questions=set(qs) if qs else None, trigger_regex=self.triggers(raw.get("triggers", []), where))
 
     def question(self, qid: str, raw) -> Question:
         raw = self.keys(raw, _QUESTION_KEYS, {"ask", "why", "weight", "verdicts", "signals"}, qid)

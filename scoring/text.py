@@ -18,6 +18,8 @@ FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'
                       "\u2010": "-", "\u2011": "-", "\u02bc": "'"})
 # A staff card line: a person's name, a credential, or a short title, without a sentence's end.
 _CARD_LINE_MAX = 70
+_CARD_MARK = re.compile(r"(?:\bDra?\.\s?[A-Z]|\b(?:M\.?D|D\.?O|NP|CRNA|PA-C|RN|DNP|PhD|PsyD|APRN|LCSW|LPC|LMFT|"
+                        r"FNP(?:-[A-Z]+)?|PMHNP(?:-[A-Z]+)?)\b\.?)")
 
 
 @dataclass
@@ -80,6 +82,12 @@ class Line:
         self.norm = self.text.translate(FOLD)
         self.lower = self.norm.lower()
 
+    @property
+    def heading_like(self) -> bool:
+        """A short line without a sentence's end or a FAQ question's mark: a heading, menu or label."""
+        return not self.question and len(self.text) <= 60 and self.text[-1] not in ".!?:;)\"'”" \
+            and self.text.count(" ") < 8
+
     def sentences(self) -> list[tuple[int, Sentence]]:
         """(offset in line, Sentence) pairs."""
         if self._sentences is None:
@@ -100,16 +108,19 @@ def _is_card_line(line: str) -> bool:
 
 
 def card_span(raw: list[str], pos: int) -> tuple[int, int]:
-    """[first, last] line positions of the staff card around raw[pos]: neighbouring short lines without
-    a sentence's end (name / credential / title), and the bio sentence right under them."""
-    if not _is_card_line(raw[pos]) and not (pos and _is_card_line(raw[pos - 1])):
+    """[first, last] line positions of the staff card holding raw[pos]: up to four neighbouring short
+    lines without a sentence's end (name / credential / title), one of them naming a credential or a
+    "Dr."; (pos, pos) when raw[pos] is not on such a card."""
+    if not _is_card_line(raw[pos]):
         return pos, pos
     first = pos
     while first > 0 and pos - first < 3 and _is_card_line(raw[first - 1]):
         first -= 1
     last = pos
-    while last + 1 < len(raw) and last - pos < 3 and _is_card_line(raw[last]) and _is_card_line(raw[last + 1]):
+    while last + 1 < len(raw) and last - first < 3 and _is_card_line(raw[last + 1]):
         last += 1
+    if not any(_CARD_MARK.search(line) for line in raw[first:last + 1]):
+        return pos, pos
     return first, last
 
 
