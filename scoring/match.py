@@ -174,7 +174,7 @@ class Matcher:
         out = []
         trig = sig.trigger_regex
         for line in lines:
-            if line.link or (trig is not None and not trig.search(line.lower)):
+            if line.link or line.quoted or (trig is not None and not trig.search(line.lower)):
                 continue
             # A topic in a heading ("A note on take-home ketamine") is not a claim; a staff card is.
             if sig.polarity == "for" and sig.reach != "card" and line.heading_like:

@@ -83,6 +83,11 @@ class Line:
         self.lower = self.norm.lower()
 
     @property
+    def quoted(self) -> bool:
+        """A line that opens with a quotation mark: a testimonial or a quoted outsider, not the clinic."""
+        return self.norm[:1] == '"'
+
+    @property
     def heading_like(self) -> bool:
         """A short line without a sentence's end or a FAQ question's mark: a heading, menu or label."""
         return not self.question and len(self.text) <= 60 and self.text[-1] not in ".!?:;)\"'”" \

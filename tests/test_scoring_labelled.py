@@ -17,20 +17,22 @@ LABELLED = {
     "corpus": (ROOT.parent / "shared" / "corpus", 48, 0.9),
     "demo": (ROOT / "clinicvet" / "demo", 9, 0.8),
     "heldout": (ROOT / "tests" / "heldout", 10, 0.8),
+    # Batches written for issue 15 in the styles of real clinic sites (tests/devsets/README.md).
+    "batch_a": (ROOT / "tests" / "devsets" / "batch_a", 12, 0.9),
 }
 YES_NO = ("physician_led", "monitoring", "screening", "integration_support")
 
 
 @pytest.fixture(scope="module", params=sorted(LABELLED))
 def labelled(request) -> tuple[dict, int, float]:
-    """(domain -> (labels, SiteScore), sites expected, floor) for one labelled set."""
+    """(domain -> (labels, SiteScore, pages), sites expected, floor) for one labelled set."""
     folder, expected, floor = LABELLED[request.param]
     if not (folder / "sites").is_dir() or not (folder / "labels.csv").is_file():
         pytest.skip(f"labelled sites not found at {folder} (the corpus is ../shared/corpus next to the repo)")
     with open(folder / "labels.csv", newline="", encoding="utf-8") as fh:
         labels = {r["domain"]: r for r in csv.DictReader(fh)}
     pages = load_corpus_pages(folder)
-    return {d: (labels[d], score_site(p)) for d, p in pages.items() if d in labels}, expected, floor
+    return {d: (labels[d], score_site(p), p) for d, p in pages.items() if d in labels}, expected, floor
 
 
 def test_every_labelled_site_is_scored(labelled):
@@ -41,7 +43,7 @@ def test_every_labelled_site_is_scored(labelled):
 @pytest.mark.parametrize("question", YES_NO)
 def test_accuracy_floor(labelled, question):
     results, _, floor = labelled
-    wrong = [(d, lab[question], res.verdicts[question].verdict) for d, (lab, res) in results.items()
+    wrong = [(d, lab[question], res.verdicts[question].verdict) for d, (lab, res, _) in results.items()
              if lab[question] != res.verdicts[question].verdict]
     accuracy = 1 - len(wrong) / len(results)
     assert accuracy >= floor, f"{question}: accuracy {accuracy:.3f}; wrong (domain, label, got): {wrong}"
@@ -49,7 +51,18 @@ def test_accuracy_floor(labelled, question):
 
 def test_red_flag_precision_and_recall_are_perfect(labelled):
     results, _, _ = labelled
-    got = {d for d, (_, res) in results.items() if res.red_flag}
-    want = {d for d, (lab, _) in results.items() if lab["at_home_mail_order"] == "red_flag"}
+    got = {d for d, (_, res, _) in results.items() if res.red_flag}
+    want = {d for d, (lab, _, _) in results.items() if lab["at_home_mail_order"] == "red_flag"}
     assert want, "each labelled set has red-flag sites"
     assert got == want, f"false positives {sorted(got - want)}, missed {sorted(want - got)}"
+
+
+
+def test_every_quote_is_verbatim_in_its_page(labelled):
+    results, _, _ = labelled
+    wrong = []
+    for domain, (_, res, pages) in results.items():
+        texts = {p.url: p.text for p in pages}
+        wrong += [(domain, e.url, e.quote[:60]) for v in res.verdicts.values() for e in v.evidence
+                  if e.quote not in texts.get(e.url, "")]
+    assert not wrong, f"quotes not in the page they cite: {wrong[:5]}"

@@ -1,0 +1,142 @@
+"""How the scorer reads a site it has never seen: one parametrized table per class of misreading
+(issue 15), with sentences written for these tests."""
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract import extract_page
+from scoring.run import score_site
+from scoring.text import Page
+
+
+def verdict(question: str, *lines: str, url: str = "http://clinic.test/", links=()) -> str:
+    return score_site([Page(url=url, text="\n".join(lines), links=list(links))]).verdicts[question].verdict
+
+
+def html_verdict(question: str, body: str) -> str:
+    page = extract_page(f"<html><body>{body}</body></html>", "http://clinic.test/faq/")
+    return score_site([Page("http://clinic.test/faq/", page.text, page.title, page.jsonld)]).verdicts[question].verdict
+
+
+# 1. Revealable text: answers in collapsed accordions, tabs, <details> and FAQPage JSON-LD are read.
+@pytest.mark.parametrize("question, body, expected", [
+    ("monitoring", '<div class="elementor-tab-title" role="button">Who watches me?</div>'
+                   '<div class="elementor-tab-content" hidden><p>A registered nurse stays at your chair and '
+                   'records your blood pressure every ten minutes during the infusion.</p></div>', "yes"),
+    ("at_home_mail_order", '<button aria-expanded="false">Can I get ketamine at home?</button>'
+                           '<div aria-hidden="true" style="display:none"><p>Our partner pharmacy mails your '
+                           'troches straight to your door each month.</p></div>', "red_flag"),
+    ("screening", '<details><summary>What happens first?</summary><p>Your first visit is a psychiatric '
+                  'evaluation with our psychiatrist.</p></details>', "yes"),
+    ("integration_support", '<script type="application/ld+json">{"@type": "FAQPage", "mainEntity": [{"@type": '
+                            '"Question", "name": "Is therapy included?", "acceptedAnswer": {"@type": "Answer", '
+                            '"text": "<p>Every package includes two integration sessions with our counselor.</p>"}}]}'
+                            '</script>', "yes"),
+], ids=["elementor-hidden", "aria-hidden-panel", "details", "faqpage-jsonld"])
+def test_revealable_text_is_read(question, body, expected):
+    assert html_verdict(question, body) == expected
+
+
+# 2. Page role: a clinic describing its own process on /blog/ counts; a general article and a list of
+# links to articles do not.
+def test_first_person_blog_post_counts_in_full():
+    line = "At our clinic a nurse checks your blood pressure and oxygen every five minutes throughout the infusion."
+    assert verdict("monitoring", line, url="http://clinic.test/blog/our-process/") == "yes"
+
+
+def test_general_article_on_blog_does_not_decide():
+    line = "Blood pressure can rise during an infusion, and it usually settles within minutes after it ends."
+    assert verdict("monitoring", line, url="http://clinic.test/blog/ketamine-101/") == "not_stated"
+
+
+def test_list_of_links_to_articles_is_not_a_claim():
+    titles = ["Why some clinics mail ketamine lozenges to your home", "Integration sessions explained"]
+    assert verdict("at_home_mail_order", *titles, links=titles) == "none"
+    assert verdict("integration_support", *titles, links=titles) == "not_stated"
+
+
+# 3. Cue words are phrases with a clause's scope: a contraindication list, a list of what a patient
+# receives, or another clause does not cancel a claim.
+@pytest.mark.parametrize("question, line, expected", [
+    ("screening", "Before your first infusion our physician screens for psychosis, uncontrolled hypertension, "
+                  "active substance misuse and pregnancy.", "yes"),
+    ("integration_support", "Each package includes a guided journal, a playlist and two integration sessions with "
+                            "our therapist.", "yes"),
+    ("monitoring", "Ketamine can be dangerous without oversight; that is why a nurse watches your heart rate "
+                   "throughout every session.", "yes"),
+    ("physician_led", "Published studies guide our protocols, and Dr. Imani Cole, our anesthesiologist, "
+                      "supervises every infusion.", "yes"),
+], ids=["substance-in-list", "journal-in-package", "danger-other-clause", "research-other-clause"])
+def test_cues_end_at_their_clause(question, line, expected):
+    assert verdict(question, line) == expected
+
+
+# 4. Negation reaches into a long match and across the accusation's whole sentence; a tie never accuses.
+@pytest.mark.parametrize("line", [
+    "Ketamine tablets are never shipped or mailed to a patient's home by our practice.",
+    "We will not, under any circumstances, send ketamine home with you; every dose is given here.",
+    "We don't prescribe lozenges to take at home, and no medication leaves our office.",
+], ids=["never-inside-match", "not-far-before", "dont-prescribe"])
+def test_negated_accusation_is_none(line):
+    assert verdict("at_home_mail_order", line) == "none"
+
+
+def test_warning_anywhere_in_the_sentence_voids_the_accusation():
+    line = "Mail-order ketamine is risky: companies ship lozenges straight to your home after a five-minute call."
+    assert verdict("at_home_mail_order", line) == "none"
+
+
+def test_equal_for_and_against_never_accuses():
+    lines = ["Some maintenance patients receive troches to take at home between visits.",
+             "We never mail ketamine to anyone's home."]
+    assert verdict("at_home_mail_order", *lines) == "none"
+
+
+# 5. Evidence across neighbours: staff cards, pointing-back sentences, nicknames; a PA is not a physician;
+# a named leader whose credential was not read is no evidence of "no physician".
+@pytest.mark.parametrize("lines, expected", [
+    (["Dr. Teodora Vance", "MD", "Medical Director"], "yes"),
+    (["Dr. Owen Reyes, MD, trained in emergency medicine in Denver.", "He reviews every patient's chart and sets each dose."], "yes"),
+    (["Robert \u201cBo\u201d Lind, MD", "Founder"], "yes"),
+    (["Our physician assistant administers every infusion."], "not_stated"),
+    (["Kara Mills, PA-C", "Lead clinician", "Ben Ode, RN", "Infusion nurse", "Medical direction by Dr. Felix Hahn"], "not_stated"),
+    (["Kara Mills, PA-C", "Lead clinician", "Ben Ode, RN", "Infusion nurse"], "no"),
+], ids=["card-lines", "he-points-back", "nickname", "physician-assistant", "uncredentialed-leader", "staff-no-md"])
+def test_evidence_across_neighbours(lines, expected):
+    assert verdict("physician_led", *lines) == expected
+
+
+# 6. Explicit "no" in many forms and ordinary paraphrases of "yes"; a bare topic in a heading is no claim.
+@pytest.mark.parametrize("question, lines, expected", [
+    ("screening", ["Walk-ins welcome, no exam required."], "no"),
+    ("monitoring", ["No one from our practice attends your at-home session."], "no"),
+    ("monitoring", ["You dose on your own at home after the video visit."], "no"),
+    ("monitoring", ["Our anesthesiologist supervises your session in person from start to finish."], "yes"),
+    ("monitoring", ["You are never left alone: a nurse checks on you throughout the infusion."], "yes"),
+    ("screening", ["Our psychiatrist decides with you whether ketamine is safe for you before any treatment."], "yes"),
+    ("integration_support", ["With your permission we collaborate with your current therapist between sessions."], "yes"),
+    ("integration_support", ["We'll loop in your counselor after each infusion."], "yes"),
+    ("at_home_mail_order", ["Take-home ketamine programs"], "none"),
+    ("integration_support", ["Integration Therapy"], "not_stated"),
+], ids=["no-exam-required", "no-one-attends", "dose-on-your-own", "supervised-in-person", "never-left-alone",
+        "candidacy-decision", "collaborate-with-therapist", "loop-in-counselor", "heading-topic", "heading-service"])
+def test_plain_no_and_paraphrased_yes(question, lines, expected):
+    assert verdict(question, *lines) == expected
+
+
+# 7. Quotes are the page's own characters: curly apostrophes kept, staff cards quote their lines.
+def test_quotes_keep_the_pages_characters():
+    text = "Dr. Lena Ortiz, MD\nMedical Director\nWe\u2019ll check your blood pressure every 5 minutes during your infusion."
+    result = score_site([Page("http://clinic.test/team/", text)])
+    quotes = [e.quote for v in result.verdicts.values() for e in v.evidence]
+    assert quotes and all(q in text for q in quotes), quotes
+    assert "We\u2019ll check your blood pressure every 5 minutes during your infusion." in quotes
+
+
+def test_staff_rule_quotes_the_lines_it_read():
+    text = "Our team\nJo Park\nPMHNP-BC\nSam Lee, RN"
+    result = score_site([Page("http://clinic.test/team/", text)])
+    evidence = result.verdicts["physician_led"].evidence
+    assert result.verdicts["physician_led"].verdict == "no"
+    assert {e.quote for e in evidence} == {"Jo Park\nPMHNP-BC", "Sam Lee, RN"}
+    assert all(e.quote in text for e in evidence)
