@@ -203,7 +203,7 @@ def unnamed_leader(pages: list[Page], credentials: list[dict]) -> bool:
     non_md = {part for p in credentials if not {"MD", "DO"} & set(p["credentials"])
               for part in p["name"].replace("Dr.", "").split()}
     for page in pages:
-        if _BLOG.search(page.url):
+        if _BLOG.search(page.url) or not _LEADER.search(page.text):
             continue
         lines = page.text.split("\n")
         for i, line in enumerate(lines):
@@ -218,8 +218,9 @@ def unnamed_leader(pages: list[Page], credentials: list[dict]) -> bool:
     return False
 
 
-def extract_facts(pages: list[Page], own_text: str) -> Facts:
-    """Facts from JSON-LD first, then page text; own_text is the clinic's deduplicated own text."""
+def extract_facts(pages: list[Page], own_text: str, credentials: list[dict] | None = None) -> Facts:
+    """Facts from JSON-LD first, then page text; own_text is the clinic's deduplicated own text;
+    credentials, when given, are staff_credentials(pages) read already."""
     facts = Facts()
     home = sorted(pages, key=lambda p: (p.url.count("/"), len(p.url)))
     _from_jsonld(home, facts)
@@ -234,6 +235,6 @@ def extract_facts(pages: list[Page], own_text: str) -> Facts:
         facts.name = title or None
     facts.routes = [r for r, rx in ROUTES.items() if rx.search(own_text)]
     facts.price_per_infusion = _price(lines)
-    facts.credentials = staff_credentials(pages)
+    facts.credentials = staff_credentials(pages) if credentials is None else credentials
     facts.unnamed_leader = unnamed_leader(pages, facts.credentials)
     return facts

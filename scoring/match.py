@@ -19,7 +19,10 @@ VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "
 HEADING_CATEGORIES = ("WARNING", "RESEARCH", "HYPOTHETICAL", "HISTORICAL")
 # An accusation is never read from a sentence that negates or warns anywhere in it.
 ACCUSATION_VOIDS = ("NEGATED", "WARNING")
-FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've|we'll|ours)\b", re.I)
+FIRST_PERSON = re.compile(r"\b(?:we|our|us|we're|we've|we'll|ours)\b|(?-i:\bI\b|\bI'(?:m|ll|ve|d)\b)", re.I)
+# A page (a blog post too) is the clinic speaking of itself when this share of its sentences, and at
+# least OWN_VOICE_MIN of them, are in the first person; a general article rarely is.
+OWN_VOICE_SHARE, OWN_VOICE_MIN = 0.3, 3
 
 
 @dataclass(slots=True)
@@ -37,12 +40,11 @@ class Context:
     """The modifier cues of one sentence and where its clauses end."""
     __slots__ = ("cues", "breaks")
 
-    def __init__(self, text: str, modifiers: list[Modifier]):
+    def __init__(self, text: str, modifiers: list[Modifier], words: set[str]):
         self.cues: list[tuple[Modifier, int, int]] = []
         self.breaks: list[int] = []
-        lower = text.lower()
         for mod in modifiers:
-            if mod.direction != "terminate" and (mod.trigger_regex is None or mod.trigger_regex.search(lower)):
+            if mod.direction != "terminate" and (not mod.triggers or not mod.triggers.isdisjoint(words)):
                 self.cues += [(mod, m.start(), m.end()) for m in mod.regex.finditer(text)]
         if self.cues:  # clause ends matter only around a cue
             for mod in modifiers:
@@ -81,6 +83,19 @@ class Context:
         return {m.category for m, _, _ in self.cues if not m.questions or qid in m.questions}
 
 
+def own_voice_pages(lines: list[Line]) -> set[str]:
+    """URLs of pages where the clinic speaks in the first person in a good share of its sentences."""
+    counts: dict[str, list[int]] = {}
+    for line in lines:
+        if line.heading_like or line.quoted:
+            continue
+        c = counts.setdefault(line.url, [0, 0])
+        for _, sent in line.sentences():
+            c[0] += bool(FIRST_PERSON.search(sent.norm))
+            c[1] += 1
+    return {url for url, (own, total) in counts.items() if own >= OWN_VOICE_MIN and own >= OWN_VOICE_SHARE * total}
+
+
 @dataclass(slots=True)
 class _Unit:
     """Text one signal is read in: a sentence, or a card / pointing-back pair quoted verbatim."""
@@ -92,8 +107,13 @@ class _Unit:
 class Matcher:
     """Finds every signal of a rubric in a site's lines, with context applied."""
 
-    def __init__(self, rubric: Rubric):
+    def __init__(self, rubric: Rubric, physicians: list[str] | tuple = ()):
+        """physicians: surnames of the site's people listed as MD or DO, so "Dr. Vukovich leads the
+        programme" counts for a signal with named_physicians where "physician" is not said."""
         self.rubric = rubric
+        names = sorted({re.escape(n) for n in physicians if len(n) > 1})
+        self._named = re.compile(r"\b(?:" + "|".join(names) + r")\b") if names else None
+        self._own_voice: set[str] = set()
         self._contexts: dict[str, Context] = {}
         self._weights: dict[str, float] = {}
         self._historical: set = set()
@@ -101,7 +121,7 @@ class Matcher:
     def context(self, text: str) -> Context:
         ctx = self._contexts.get(text)
         if ctx is None:
-            ctx = self._contexts[text] = Context(text, self.rubric.modifiers)
+            ctx = self._contexts[text] = Context(text, self.rubric.modifiers, self.rubric.words(text.lower()))
         return ctx
 
     def sentence_categories(self, text: str) -> set[str]:
@@ -159,23 +179,23 @@ class Matcher:
                 return None
             polarity, rule = "against", f"{sig.id}:negated"
         weight = self.page_weight(sent.url)
-        # An article page weighs less, but not where the clinic speaks of itself ("we", "our").
-        if weight < 1.0 and FIRST_PERSON.search(sent.norm):
+        # An article page weighs less, but not where the clinic speaks of itself ("we", "our", "I").
+        if weight < 1.0 and (sent.url in self._own_voice or FIRST_PERSON.search(sent.norm)):
             weight = 1.0
         return Hit(q.id, rule, polarity, sig.weight * weight, sent, tuple(sorted(cats)))
 
     def _found(self, sig: Signal, unit: _Unit, text: str) -> tuple[int, int] | None:
         m = sig.regex.search(text)
+        if m is None and sig.named_physicians and self._named is not None:
+            m = self._named.search(text)
         if m and all(r.search(text) for r in sig.requires):
             return m.start(), m.end()
         return None
 
     def _sentence_hits(self, q: Question, sig: Signal, lines: list[Line], done: set) -> list[Hit]:
+        """The signal read in each sentence of the lines that hold one of its trigger words."""
         out = []
-        trig = sig.trigger_regex
         for line in lines:
-            if line.link or line.quoted or (trig is not None and not trig.search(line.lower)):
-                continue
             # A topic in a heading ("A note on take-home ketamine") is not a claim; a staff card is.
             if sig.polarity == "for" and sig.reach != "card" and line.heading_like:
                 continue
@@ -206,7 +226,7 @@ class Matcher:
             quote = "\n".join(line.raw[first:last + 1])
             sent = Sentence(quote, line.url, first, heading=line.heading)
             text = sent.norm.replace("\n", ", ")
-            if sig.trigger_regex is not None and not sig.trigger_regex.search(text.lower()):
+            if sig.triggers and sig.triggers.isdisjoint(self.rubric.words(text.lower())):
                 continue
             unit = _Unit(line, -1, sent)
             span = self._found(sig, unit, text)
@@ -242,7 +262,7 @@ class Matcher:
                     quote = "\n".join(line.raw[first:line.index + 1])
                 pair = Sentence(quote, line.url, line.index, heading=line.heading)
                 text = pair.norm.replace("\n", ", ")
-                if sig.trigger_regex is not None and not sig.trigger_regex.search(text.lower()):
+                if sig.triggers and sig.triggers.isdisjoint(self.rubric.words(text.lower())):
                     continue
                 span = self._found(sig, _Unit(line, k, pair), text)
                 if span:
@@ -252,15 +272,34 @@ class Matcher:
                         out.append(hit)
         return out
 
+    def candidates(self, lines: list[Line]) -> dict[int, list[Line]]:
+        """id(signal) -> the lines holding one of its trigger words (every line for a signal without),
+        links and quoted testimonials left out: each line is read once for all trigger words."""
+        by_word = self.rubric.signals_by_word
+        out: dict[int, list[Line]] = {id(sig): [] for q in self.rubric.questions.values() for sig in q.signals}
+        every = [id(sig) for q in self.rubric.questions.values() for sig in q.signals
+                 if not sig.triggers or (sig.named_physicians and self._named is not None)]
+        for line in lines:
+            if line.link or line.quoted:
+                continue
+            wanted = set(every)
+            for word in self.rubric.words(line.lower):
+                wanted.update(by_word[word])
+            for key in wanted:
+                out[key].append(line)
+        return out
+
     def match(self, lines: list[Line]) -> dict[str, list[Hit]]:
         """Hits per question over all lines of one site (one hit per rule and unit)."""
         self._historical = set()
+        self._own_voice = own_voice_pages(lines)
         hits: dict[str, list[Hit]] = {}
+        candidates = self.candidates(lines)
         for q in self.rubric.questions.values():
             out = []
             for sig in q.signals:
                 done: set = set()
-                out += self._sentence_hits(q, sig, lines, done)
+                out += self._sentence_hits(q, sig, candidates[id(sig)], done)
                 if sig.reach == "card":
                     out += self._card_hits(q, sig, lines, done)
                 elif sig.reach == "previous":

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ahocorasick
 import yaml
 
 DEFAULT_PATH = Path(__file__).with_name("rubric.yaml")
@@ -18,7 +19,7 @@ _CONCEPT = re.compile(r"\{([a-z_]+)\}")
 _QUESTION_KEYS = {"ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
                   "signals", "staff_rule", "red_flag"}
 _SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
-                "triggers", "reach"}
+                "triggers", "reach", "named_physicians"}
 _MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions", "triggers"}
 _PAGE_KEYS = {"id", "phrase", "url", "weight"}
 _TIER_KEYS = {"id", "name", "min_score", "meaning"}
@@ -39,11 +40,12 @@ class Signal:
     regex: re.Pattern
     requires: list[re.Pattern]
     ignore_context: set[str]
-    triggers: tuple[str, ...] = ()  # lowercase; empty = run on every line
+    triggers: frozenset[str] = frozenset()  # lowercase; empty = run on every line
     # Where `requires` may be found besides the sentence: a staff card's lines, or the sentence a
     # "He"/"She"/"Dr. Lee" sentence points back to.
     reach: str = "sentence"
-    trigger_regex: re.Pattern | None = None  # derived: any trigger, on lowercased text
+    # A surname the site lists as MD/DO elsewhere counts as the pattern ("Dr. Vukovich leads...").
+    named_physicians: bool = False
 
 
 @dataclass
@@ -55,7 +57,7 @@ class Modifier:
     direction: str
     window: int
     questions: set[str] | None
-    trigger_regex: re.Pattern | None = None  # any of its trigger words, on lowercased text
+    triggers: frozenset[str] = frozenset()  # lowercase; empty = read every sentence
 
 
 @dataclass
@@ -90,6 +92,27 @@ class Rubric:
     scoring: dict = field(default_factory=dict)
     concepts: dict[str, list[str]] = field(default_factory=dict)
     referring: re.Pattern | None = None  # a sentence that opens by pointing back ("She", "Dr. Lee")
+    # Every trigger word of every rule, found in one pass over a text (Aho-Corasick).
+    trigger_index: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
+    _by_word: dict | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def signals_by_word(self) -> dict[str, list[int]]:
+        """Trigger word -> id() of each signal it lets read a line."""
+        if self._by_word is None:
+            self._by_word = {}
+            for q in self.questions.values():
+                for sig in q.signals:
+                    for w in sig.triggers:
+                        self._by_word.setdefault(w, []).append(id(sig))
+            for m in self.modifiers:
+                for w in m.triggers:
+                    self._by_word.setdefault(w, [])
+        return self._by_word
+
+    def words(self, lower: str) -> set[str]:
+        """The trigger words that occur in lowercased text."""
+        return {w for _, w in self.trigger_index.iter(lower)} if self.trigger_index else set()
 
 
 class _Loader:
@@ -168,8 +191,7 @@ class _Loader:
             if cat not in CATEGORIES:
                 raise self.fail(f"{where}.ignore_context[{i}]", f"unknown category {cat!r}")
         requires = raw.get("requires", [])
-        triggers = raw.get("triggers", [])
-        trigger_regex = self.triggers(triggers, where)
+        triggers = self.triggers(raw.get("triggers", []), where)
         reach = raw.get("reach", "sentence")
         if reach not in REACHES:
             raise self.fail(f"{where}.reach", f"must be one of {', '.join(REACHES)}")
@@ -178,14 +200,14 @@ class _Loader:
         return Signal(
             id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
             weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
-            ignore_context=set(ignore), triggers=tuple(t.lower() for t in triggers), reach=reach,
-            trigger_regex=trigger_regex)
+            ignore_context=set(ignore), triggers=triggers, reach=reach,
+            named_physicians=bool(raw.get("named_physicians", False)))
 
-    def triggers(self, words, where: str) -> re.Pattern | None:
-        """Any of a rule's trigger words (lowercase substrings); None: the rule reads every line."""
+    def triggers(self, words, where: str) -> frozenset[str]:
+        """A rule's trigger words (lowercase substrings); empty: the rule reads every line."""
         if not isinstance(words, list) or not all(isinstance(t, str) and t for t in words):
             raise self.fail(f"{where}.triggers", "must be a list of non-empty strings")
-        return re.compile("|".join(re.escape(t.lower()) for t in words)) if words else None
+        return frozenset(t.lower() for t in words)
 
     def modifier(self, raw, where: str) -> Modifier:
         raw = self.keys(raw, _MODIFIER_KEYS, {"id", "category", "patterns", "direction"}, where)
@@ -198,7 +220,7 @@ class _Loader:
         return Modifier(
             id=str(raw["id"]), category=raw["category"], phrase=str(raw.get("phrase", "")),
             regex=regex, direction=raw["direction"], window=int(raw.get("window", 1000)),
-            questions=set(qs) if qs else None, trigger_regex=self.triggers(raw.get("triggers", []), where))
+            questions=set(qs) if qs else None, triggers=self.triggers(raw.get("triggers", []), where))
 
     def question(self, qid: str, raw) -> Question:
         raw = self.keys(raw, _QUESTION_KEYS, {"ask", "why", "weight", "verdicts", "signals"}, qid)
@@ -245,10 +267,18 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
     for i, t in enumerate(data["tiers"]):
         tiers.append(ld.keys(t, _TIER_KEYS, {"id", "name"}, f"tiers[{i}]"))
     scoring = ld.keys(data.get("scoring") or {}, _SCORING_KEYS, set(), "scoring")
-    return Rubric(version=str(data["version"]),
-                  questions={q: ld.question(q, raw) for q, raw in questions.items()},
+    parsed = {q: ld.question(q, raw) for q, raw in questions.items()}
+    words = {w for q in parsed.values() for sig in q.signals for w in sig.triggers}
+    words |= {w for m in mods for w in m.triggers}
+    index = None
+    if words:
+        index = ahocorasick.Automaton()
+        for w in words:
+            index.add_word(w, w)
+        index.make_automaton()
+    return Rubric(version=str(data["version"]), questions=parsed,
                   modifiers=mods, page_contexts=pages, tiers=tiers, scoring=scoring,
-                  concepts=concepts, referring=referring)
+                  concepts=concepts, referring=referring, trigger_index=index)
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
 from crawler.extract import EXTRACT_VERSION, extract_page
-from scoring.facts import ROUTES, Facts, extract_facts
+from scoring.facts import ROUTES, Facts, extract_facts, staff_credentials
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
@@ -64,9 +64,11 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     """Score one site from its stored pages (no database needed)."""
     rubric = rubric or default_rubric()
     lines = site_lines(pages)
-    matcher = Matcher(rubric)
+    staff = staff_credentials(pages)
+    physicians = [p["name"].split()[-1] for p in staff if {"MD", "DO"} & set(p["credentials"])]
+    matcher = Matcher(rubric, physicians)
     hits = matcher.match(lines)
-    facts = extract_facts(pages, _own_route_text(lines, matcher, rubric))
+    facts = extract_facts(pages, _own_route_text(lines, matcher, rubric), staff)
     verdicts = {}
     for q in rubric.questions.values():
         extra = staff_hit(q, facts.credentials, facts.unnamed_leader)

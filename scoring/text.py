@@ -18,6 +18,11 @@ FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'
                       "\u2010": "-", "\u2011": "-", "\u02bc": "'"})
 # A staff card line: a person's name, a credential, or a short title, without a sentence's end.
 _CARD_LINE_MAX = 70
+_NAME_LINE = re.compile(r"^(?:Dra?\.?\s+)?[A-Z][\w'’.-]+(?:\s+(?:[\"“][^\"”]+[\"”]|[A-Z][\w'’.-]*)){1,3}(?:,\s*[A-Z][\w.,\s-]*)?$")
+_TITLE_WORD = re.compile(r"\b(?:Director|Nurse|Practitioner|Medical|Medicine|Founder|Owner|Manager|Coordinator|Therapist|"
+                         r"Physician|Assistant|Anesthetist|Team|Our|Meet|Board|Certified|Clinical|Lead|Registered|"
+                         r"Psychiatry|Services|Care|Clinic|Center|Contact|About|Home|Book|Pricing|Treatment|Infusions?|"
+                         r"Ketamine|Therapy|Counselor|Specialist|Staff|Partner|Office|Patient|Wellness|Health)\b")
 _CARD_MARK = re.compile(r"(?:\bDra?\.\s?[A-Z]|\b(?:M\.?D|D\.?O|NP|CRNA|PA-C|RN|DNP|PhD|PsyD|APRN|LCSW|LPC|LMFT|"
                         r"FNP(?:-[A-Z]+)?|PMHNP(?:-[A-Z]+)?)\b\.?)")
 
@@ -76,22 +81,18 @@ class Line:
     norm: str = ""
     lower: str = ""
     raw: list | None = None
+    # A line that opens with a quotation mark: a testimonial or a quoted outsider, not the clinic.
+    quoted: bool = False
+    # A short line without a sentence's end or a FAQ question's mark: a heading, menu or label.
+    heading_like: bool = False
     _sentences: list | None = None
 
     def __post_init__(self):
         self.norm = self.text.translate(FOLD)
         self.lower = self.norm.lower()
-
-    @property
-    def quoted(self) -> bool:
-        """A line that opens with a quotation mark: a testimonial or a quoted outsider, not the clinic."""
-        return self.norm[:1] == '"'
-
-    @property
-    def heading_like(self) -> bool:
-        """A short line without a sentence's end or a FAQ question's mark: a heading, menu or label."""
-        return not self.question and len(self.text) <= 60 and self.text[-1] not in ".!?:;)\"'”" \
-            and self.text.count(" ") < 8
+        self.quoted = self.norm[:1] == '"'
+        self.heading_like = (not self.question and len(self.text) <= 60 and self.text[-1] not in ".!?:;)\"'”"
+                             and self.text.count(" ") < 8)
 
     def sentences(self) -> list[tuple[int, Sentence]]:
         """(offset in line, Sentence) pairs."""
@@ -112,19 +113,27 @@ def _is_card_line(line: str) -> bool:
     return 0 < len(line) <= _CARD_LINE_MAX and line[-1] not in ".!?:;"
 
 
+def is_name_line(line: str) -> bool:
+    """A person's name alone on its line ("Dr. Ana Pérez", "Robert “Bo” Lind, MD"), not a title."""
+    return bool(_NAME_LINE.match(line)) and not _TITLE_WORD.search(line)
+
+
 def card_span(raw: list[str], pos: int) -> tuple[int, int]:
-    """[first, last] line positions of the staff card holding raw[pos]: up to four neighbouring short
-    lines without a sentence's end (name / credential / title), one of them naming a credential or a
-    "Dr."; (pos, pos) when raw[pos] is not on such a card."""
+    """[first, last] line positions of the staff card holding raw[pos]: a name line and up to three
+    short lines under it (credential, title) before the next name, one of them naming a credential
+    or a "Dr."; (pos, pos) when raw[pos] is not on such a card."""
     if not _is_card_line(raw[pos]):
         return pos, pos
     first = pos
-    while first > 0 and pos - first < 3 and _is_card_line(raw[first - 1]):
+    while not is_name_line(raw[first]):
+        if pos - first >= 3 or first == 0 or not _is_card_line(raw[first - 1]):
+            return pos, pos
         first -= 1
-    last = pos
-    while last + 1 < len(raw) and last - first < 3 and _is_card_line(raw[last + 1]):
+    last = first
+    while (last + 1 < len(raw) and last - first < 3 and _is_card_line(raw[last + 1])
+           and not is_name_line(raw[last + 1])):
         last += 1
-    if not any(_CARD_MARK.search(line) for line in raw[first:last + 1]):
+    if last == first or pos > last or not any(_CARD_MARK.search(line) for line in raw[first:last + 1]):
         return pos, pos
     return first, last
 

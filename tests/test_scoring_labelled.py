@@ -19,6 +19,7 @@ LABELLED = {
     "heldout": (ROOT / "tests" / "heldout", 10, 0.8),
     # Batches written for issue 15 in the styles of real clinic sites (tests/devsets/README.md).
     "batch_a": (ROOT / "tests" / "devsets" / "batch_a", 12, 0.9),
+    "batch_b": (ROOT / "tests" / "devsets" / "batch_b", 12, 0.9),
 }
 YES_NO = ("physician_led", "monitoring", "screening", "integration_support")
 
