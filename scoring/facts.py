@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+
+import ahocorasick
 from dataclasses import dataclass, field
 
 from scoring.text import Page
@@ -16,10 +18,27 @@ ROUTE_PATTERNS = {
     "at_home": r"\b(?:at-home|at home|take-home|home sessions?|shipped|mailed)\b",
 }
 ROUTES = {k: re.compile(v, re.I) for k, v in ROUTE_PATTERNS.items()}
-# Lowercase words one of which every route mention contains: lines without any are not read.
-ROUTE_TRIGGERS = (" iv", "iv ", "(iv", "intravenous", "infusion", "drip", " im ", " im,", "(im", "im)",
-                  "intramuscular", "inject", "spravato", "esketamine", "nasal", "lozenge", "troche",
-                  "sublingual", "dissolv", "oral ", "tablet")
+# Per route, lowercase words one of which every mention of it contains: a line without any is not read.
+ROUTE_WORDS = {
+    "iv": ("iv", "intravenous", "infusion", "drip"),
+    "im": ("im", "intramuscular", "injection", "injectable"),
+    "nasal_esketamine": ("spravato", "esketamine"),
+    "nasal_ketamine": ("nasal spray",),
+    "oral_sublingual": ("lozenge", "troche", "sublingual", "rapid-dissolve", "dissolving tablet", "oral ketamine", "tablet"),
+    "at_home": ("at-home", "at home", "take-home", "home session", "shipped", "mailed"),
+}
+_ROUTE_INDEX = ahocorasick.Automaton()
+for _route, _words in ROUTE_WORDS.items():
+    for _word in _words:
+        _ROUTE_INDEX.add_word(_word, _word)
+_ROUTE_INDEX.make_automaton()
+_ROUTE_OF = {w: r for r, words in ROUTE_WORDS.items() for w in words}
+
+
+def routes_named(lower: str) -> set[str]:
+    """Routes whose words occur in lowercased text (their patterns then decide)."""
+    return {_ROUTE_OF[w] for _, w in _ROUTE_INDEX.iter(lower)}
+
 # Credential spellings -> the credential they count as.
 CREDENTIALS = {
     "MD": "MD", "M.D.": "MD", "DO": "DO", "D.O.": "DO", "CRNA": "CRNA", "NP": "NP", "FNP": "NP",
@@ -36,8 +55,8 @@ _NAMED = re.compile(rf"(?:^|(?<=[\s(]))({_NAME}),\s*{_CREDS}")
 _NAME_LINE = re.compile(rf"^({_NAME})$")
 _CREDS_LINE = re.compile(rf"^{_CREDS}")
 # A leader named without a credential read ("Dr. Lee", "our medical director"): no evidence of "no physician".
-_LEADER = re.compile(r"\b(?:medical director|supervising physician|collaborating physician|"
-                     r"physician partner|overseeing physician)\b|(?-i:\bDr\.?\s[A-Z][\w'’-]+)", re.I)
+_LEADER = re.compile(r"\b(?:medical director|(?:supervising|collaborating|overseeing) physician|physician partner)\b", re.I)
+_DR = re.compile(r"Dr\.?\s[A-Z][\w'’-]+")  # case-sensitive, so re finds its literal start quickly
 # Every _NAMED match holds ", <credential>": lines without one are not read.
 _CRED_HINT = re.compile(rf",[^\S\n]*(?:{_CRED_ALT})(?![\w-])")
 _PHONE = re.compile(r"\(?\b(\d{3})\)?[\s.-]{0,2}(\d{3})[\s.-](\d{4})\b")
@@ -203,18 +222,24 @@ def unnamed_leader(pages: list[Page], credentials: list[dict]) -> bool:
     non_md = {part for p in credentials if not {"MD", "DO"} & set(p["credentials"])
               for part in p["name"].replace("Dr.", "").split()}
     for page in pages:
-        if _BLOG.search(page.url) or not _LEADER.search(page.text):
+        if _BLOG.search(page.url):
             continue
-        lines = page.text.split("\n")
-        for i, line in enumerate(lines):
-            for m in _LEADER.finditer(line):
-                word = m.group(0)
-                if word.lower().startswith("dr"):
-                    if word.split()[-1] in non_md | read:
-                        continue  # a DNP or PhD "Dr.", or a person whose credential was read
-                elif any(_CRED_HINT.search(x) or _CREDS_LINE.match(x.strip()) for x in lines[max(0, i - 1):i + 2]):
-                    continue  # the director's credential is on the card
-                return True
+        text = page.text
+        low = text.lower()
+        roles = _LEADER.finditer(text) if "director" in low or "physician" in low else ()
+        for m in [*_DR.finditer(text), *roles]:
+            word = m.group(0)
+            if word.lower().startswith("dr"):
+                if word.split()[-1] in non_md | read:
+                    continue  # a DNP or PhD "Dr.", or a person whose credential was read
+            else:
+                # The line of the match and its neighbours: the director's credential may be on the card.
+                lo = text.rfind("\n", 0, text.rfind("\n", 0, m.start())) + 1
+                hi = text.find("\n", text.find("\n", m.end()) + 1)
+                near = text[lo:hi if hi >= 0 else len(text)].split("\n")
+                if any(_CRED_HINT.search(x) or _CREDS_LINE.match(x.strip()) for x in near):
+                    continue
+            return True
     return False
 
 

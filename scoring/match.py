@@ -83,16 +83,20 @@ class Context:
         return {m.category for m, _, _ in self.cues if not m.questions or qid in m.questions}
 
 
-def own_voice_pages(lines: list[Line]) -> set[str]:
-    """URLs of pages where the clinic speaks in the first person in a good share of its sentences."""
+_SENTENCE_MARK = re.compile(r"[.!?](?:\s|$)")
+_SENTENCE_GAPS = (". ", "! ", "? ", '" ', "' ", ") ")
+
+
+def own_voice_pages(lines: list[Line], urls: set[str]) -> set[str]:
+    """Of urls, the pages where the clinic speaks in the first person: at least OWN_VOICE_MIN first-person
+    words, and OWN_VOICE_SHARE of one a sentence."""
     counts: dict[str, list[int]] = {}
     for line in lines:
-        if line.heading_like or line.quoted:
+        if line.url not in urls or line.heading_like or line.quoted:
             continue
         c = counts.setdefault(line.url, [0, 0])
-        for _, sent in line.sentences():
-            c[0] += bool(FIRST_PERSON.search(sent.norm))
-            c[1] += 1
+        c[0] += len(FIRST_PERSON.findall(line.norm))
+        c[1] += max(1, len(_SENTENCE_MARK.findall(line.norm)))
     return {url for url, (own, total) in counts.items() if own >= OWN_VOICE_MIN and own >= OWN_VOICE_SHARE * total}
 
 
@@ -102,6 +106,7 @@ class _Unit:
     line: Line
     k: int  # sentence index in line (the pointing sentence for a pair); -1 for a card
     sentence: Sentence
+    covers: range = range(0)  # page line positions of a card or pair
 
 
 class Matcher:
@@ -118,10 +123,11 @@ class Matcher:
         self._weights: dict[str, float] = {}
         self._historical: set = set()
 
-    def context(self, text: str) -> Context:
+    def context(self, text: str, words: set[str] | None = None) -> Context:
         ctx = self._contexts.get(text)
         if ctx is None:
-            ctx = self._contexts[text] = Context(text, self.rubric.modifiers, self.rubric.words(text.lower()))
+            words = self.rubric.words(text.lower()) if words is None else words
+            ctx = self._contexts[text] = Context(text, self.rubric.modifiers, words)
         return ctx
 
     def sentence_categories(self, text: str) -> set[str]:
@@ -159,7 +165,7 @@ class Matcher:
         # A FAQ question is not a claim; its yes/no answer makes it one.
         if sent.question and (sent.answer is None or (sent.answer == "no" and polarity == "against")):
             return None
-        ctx = self.context(sent.norm)
+        ctx = self.context(sent.norm, sent.words)
         accusation = q.red_flag and polarity == "for"
         cats = ctx.categories(start, end, q.id, across_clauses=accusation)
         if accusation:
@@ -192,119 +198,133 @@ class Matcher:
             return m.start(), m.end()
         return None
 
-    def _sentence_hits(self, q: Question, sig: Signal, lines: list[Line], done: set) -> list[Hit]:
-        """The signal read in each sentence of the lines that hold one of its trigger words."""
-        out = []
+    def _extras(self, lines: list[Line]) -> tuple[list[_Unit], list[_Unit]]:
+        """Units beyond the sentence, built once a site: staff cards (name / credential / title lines
+        read as one, quoted as the page has them) and pointing-back pairs ("She reviews...")."""
+        cards, pairs, seen = [], [], set()
+        refer = self.rubric.referring
         for line in lines:
-            # A topic in a heading ("A note on take-home ketamine") is not a claim; a staff card is.
-            if sig.polarity == "for" and sig.reach != "card" and line.heading_like:
-                continue
-            if not sig.regex.search(line.norm):
-                continue
-            for k, (_, sent) in enumerate(line.sentences()):
-                unit = _Unit(line, k, sent)
-                span = self._found(sig, unit, sent.norm)
-                if span:
-                    done.add((line.url, line.index))
-                    hit = self._judge(q, sig, unit, *span)
-                    if hit:
-                        out.append(hit)
-        return out
-
-    def _card_hits(self, q: Question, sig: Signal, lines: list[Line], done: set) -> list[Hit]:
-        """A staff card read as one unit: "Dr. Ana Pérez" / "MD" / "Medical Director"."""
-        out, seen = [], set()
-        for line in lines:
-            if line.raw is None or line.link or (line.url, line.index) in done:
+            if line.raw is None or line.link:
                 continue
             first, last = card_span(line.raw, line.index)
-            if last == first or (line.url, first) in seen:
+            if last > first and (line.url, first) not in seen:
+                seen.add((line.url, first))
+                quote = "\n".join(line.raw[first:last + 1])
+                cards.append(_Unit(line, -1, self._joined(quote, line, first), range(first, last + 1)))
+            if refer is None or line.quoted or not any(
+                    m.start() == 0 or line.norm[m.start() - 2:m.start()] in _SENTENCE_GAPS
+                    for m in self.rubric.referring_anywhere.finditer(line.norm)):
                 continue
-            seen.add((line.url, first))
-            if any((line.url, i) in done for i in range(first, last + 1)):
-                continue
-            quote = "\n".join(line.raw[first:last + 1])
-            sent = Sentence(quote, line.url, first, heading=line.heading)
-            text = sent.norm.replace("\n", ", ")
-            if sig.triggers and sig.triggers.isdisjoint(self.rubric.words(text.lower())):
-                continue
-            unit = _Unit(line, -1, sent)
-            span = self._found(sig, unit, text)
-            if span:
-                hit = self._judge(q, sig, _Unit(line, -1, Sentence(quote, line.url, first, heading=line.heading,
-                                                                   norm=text)), *span)
-                if hit:
-                    out.append(hit)
-        return out
-
-    def _pair_hits(self, q: Question, sig: Signal, lines: list[Line], done: set) -> list[Hit]:
-        """A sentence that opens by pointing back ("She reviews...") read with the one before it."""
-        refer = self.rubric.referring
-        if refer is None:
-            return []
-        out = []
-        for line in lines:
-            if line.link or line.raw is None:
-                continue
-            for k, (_, sent) in enumerate(line.sentences()):
-                if not refer.match(sent.norm) or (line.url, line.index) in done:
+            sents = line.sentences()
+            for k, (at, sent) in enumerate(sents):
+                if not refer.match(sent.norm):
                     continue
                 if k:
-                    off = line.sentences()[k - 1][0]
-                    quote = line.text[off:line.sentences()[k][0] + len(sent.text)]
+                    quote = line.text[sents[k - 1][0]:at + len(sent.text)]
                 else:
                     prev = line.index - 1
                     while prev >= 0 and not line.raw[prev]:
                         prev -= 1
                     if prev < 0:
                         continue
-                    first, _ = card_span(line.raw, prev)
-                    quote = "\n".join(line.raw[first:line.index + 1])
-                pair = Sentence(quote, line.url, line.index, heading=line.heading)
-                text = pair.norm.replace("\n", ", ")
-                if sig.triggers and sig.triggers.isdisjoint(self.rubric.words(text.lower())):
-                    continue
-                span = self._found(sig, _Unit(line, k, pair), text)
-                if span:
-                    pair.norm = text
-                    hit = self._judge(q, sig, _Unit(line, k, pair), *span)
-                    if hit:
-                        out.append(hit)
+                    quote = "\n".join(line.raw[card_span(line.raw, prev)[0]:line.index + 1])
+                pairs.append(_Unit(line, k, self._joined(quote, line, line.index), range(line.index, line.index + 1)))
+        return cards, pairs
+
+    def _joined(self, quote: str, line: Line, index: int) -> Sentence:
+        """A unit of several lines: quoted verbatim, read as one line (lines joined by ", ")."""
+        sent = Sentence(quote, line.url, index, heading=line.heading)
+        sent.norm = sent.norm.replace("\n", ", ")
+        sent.words = self.rubric.words(sent.norm.lower())
+        return sent
+
+    def _extra_hits(self, q: Question, sig: Signal, units: list[_Unit], done: set) -> list[Hit]:
+        """The signal read in cards or pairs whose lines gave it no sentence hit already."""
+        out = []
+        for unit in units:
+            if sig.triggers and sig.triggers.isdisjoint(unit.sentence.words):
+                continue
+            if any((unit.line.url, i) in done for i in unit.covers):
+                continue
+            span = self._found(sig, unit, unit.sentence.norm)
+            if span:
+                hit = self._judge(q, sig, unit, *span)
+                if hit:
+                    out.append(hit)
         return out
 
-    def candidates(self, lines: list[Line]) -> dict[int, list[Line]]:
-        """id(signal) -> the lines holding one of its trigger words (every line for a signal without),
-        links and quoted testimonials left out: each line is read once for all trigger words."""
-        by_word = self.rubric.signals_by_word
-        out: dict[int, list[Line]] = {id(sig): [] for q in self.rubric.questions.values() for sig in q.signals}
-        every = [id(sig) for q in self.rubric.questions.values() for sig in q.signals
-                 if not sig.triggers or (sig.named_physicians and self._named is not None)]
+    def _sentence_pass(self, lines: list[Line]) -> tuple[dict[int, list[Hit]], dict[int, set]]:
+        """Every signal read in every sentence holding one of its trigger words, each sentence once:
+        id(signal) -> hits, and id(signal) -> (url, line) positions it matched in."""
+        rubric = self.rubric
+        by_word = rubric.signals_by_word
+        signals = {id(sig): (q, sig) for q in rubric.questions.values() for sig in q.signals}
+        every = {key for key, (_, sig) in signals.items() if not sig.triggers}
+        named = {key for key, (_, sig) in signals.items() if sig.named_physicians} if self._named else set()
+        hits: dict[int, list[Hit]] = {key: [] for key in signals}
+        done: dict[int, set] = {key: set() for key in signals}
+
+        def wanted(found: set[str]) -> set[int]:
+            keys = set(every)
+            for word in found:
+                keys.update(by_word[word])
+            return keys
+
+        index = rubric.trigger_index
         for line in lines:
+            # Links (menus, article lists) and quoted testimonials are not the clinic's claims.
             if line.link or line.quoted:
                 continue
-            wanted = set(every)
-            for word in self.rubric.words(line.lower):
-                wanted.update(by_word[word])
-            for key in wanted:
-                out[key].append(line)
-        return out
+            found = [(end, w) for end, w in index.iter(line.lower)] if index else []
+            line.words = {w for _, w in found}
+            keys = wanted(line.words)
+            if named and self._named.search(line.norm):
+                keys |= named  # a surname listed as MD/DO elsewhere on the site
+            if not keys:
+                continue
+            sents = line.sentences()
+            for k, (at, sent) in enumerate(sents):
+                if len(sents) == 1:
+                    sent.words, sent_keys = line.words, keys
+                else:
+                    # The line's trigger words that lie wholly in this sentence.
+                    stop = at + len(sent.text)
+                    sent.words = {w for end, w in found if at <= end - len(w) + 1 and end < stop}
+                    sent_keys = wanted(sent.words)
+                    if named and self._named.search(sent.norm):
+                        sent_keys |= named
+                for key in sent_keys:
+                    q, sig = signals[key]
+                    # A topic in a heading ("A note on take-home ketamine") is not a claim; a card is.
+                    if line.heading_like and sig.polarity == "for" and sig.reach != "card":
+                        continue
+                    unit = _Unit(line, k, sent)
+                    span = self._found(sig, unit, sent.norm)
+                    if span:
+                        done[key].add((line.url, line.index))
+                        hit = self._judge(q, sig, unit, *span)
+                        if hit:
+                            hits[key].append(hit)
+        return hits, done
 
     def match(self, lines: list[Line]) -> dict[str, list[Hit]]:
-        """Hits per question over all lines of one site (one hit per rule and unit)."""
+        """Hits per question over all lines of one site (one hit per rule and unit), in rubric order."""
         self._historical = set()
-        self._own_voice = own_voice_pages(lines)
+        self._own_voice = own_voice_pages(lines, {line.url for line in lines if self.page_weight(line.url) < 1.0})
+        found, done = self._sentence_pass(lines)
+        cards, pairs = self._extras(lines)
         hits: dict[str, list[Hit]] = {}
-        candidates = self.candidates(lines)
         for q in self.rubric.questions.values():
             out = []
             for sig in q.signals:
-                done: set = set()
-                out += self._sentence_hits(q, sig, candidates[id(sig)], done)
+                out += found[id(sig)]
                 if sig.reach == "card":
-                    out += self._card_hits(q, sig, lines, done)
+                    out += self._extra_hits(q, sig, cards, done[id(sig)])
                 elif sig.reach == "previous":
-                    out += self._pair_hits(q, sig, lines, done)
-            # A page that describes a programme as ended speaks of the past throughout.
-            hits[q.id] = [h for h in out if h.polarity != "for"
-                          or (q.id, h.sentence.url) not in self._historical]
+                    out += self._extra_hits(q, sig, pairs, done[id(sig)])
+            # A page that describes a programme as ended speaks of the past throughout; once the site
+            # says a programme ended, its articles announcing it are history too.
+            ended = any(qid == q.id for qid, _ in self._historical)
+            hits[q.id] = [h for h in out if h.polarity != "for" or not (
+                (q.id, h.sentence.url) in self._historical or (ended and self.page_weight(h.sentence.url) < 1.0))]
         return hits

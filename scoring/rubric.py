@@ -92,6 +92,7 @@ class Rubric:
     scoring: dict = field(default_factory=dict)
     concepts: dict[str, list[str]] = field(default_factory=dict)
     referring: re.Pattern | None = None  # a sentence that opens by pointing back ("She", "Dr. Lee")
+    referring_anywhere: re.Pattern | None = None  # the same anywhere in a line (a sentence may start there)
     # Every trigger word of every rule, found in one pass over a text (Aho-Corasick).
     trigger_index: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _by_word: dict | None = field(default=None, repr=False, compare=False)
@@ -253,6 +254,8 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
     # Concepts first: every pattern after them may name one as {concept}.
     concepts = ld.lexicons(data.get("concepts"))
     referring = ld.patterns(data["referring"], "referring") if data.get("referring") else None
+    # Case as written (the referring words are capitalised sentence openers), so re scans it quickly.
+    anywhere = re.compile(referring.pattern) if referring else None
     mods = [ld.modifier(m, f"modifiers[{i}]") for i, m in enumerate(data.get("modifiers") or [])]
     for i, m in enumerate(mods):
         unknown = (m.questions or set()) - set(questions)
@@ -278,7 +281,7 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
         index.make_automaton()
     return Rubric(version=str(data["version"]), questions=parsed,
                   modifiers=mods, page_contexts=pages, tiers=tiers, scoring=scoring,
-                  concepts=concepts, referring=referring, trigger_index=index)
+                  concepts=concepts, referring=referring, referring_anywhere=anywhere, trigger_index=index)
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:

@@ -4,14 +4,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
 from crawler.extract import EXTRACT_VERSION, extract_page
-from scoring.facts import ROUTES, Facts, extract_facts, staff_credentials
+from scoring.facts import ROUTES, Facts, extract_facts, routes_named, staff_credentials
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
@@ -19,8 +18,6 @@ from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
 
 log = logging.getLogger(__name__)
 _RUBRIC: Rubric | None = None
-# Lines naming any route: the only ones read for routes.
-_ANY_ROUTE = re.compile("|".join(f"(?:{rx.pattern})" for rx in ROUTES.values()), re.I)
 
 
 @dataclass
@@ -47,16 +44,20 @@ def default_rubric() -> Rubric:
 
 def _own_route_text(lines, matcher: Matcher, rubric: Rubric) -> str:
     """Sentences where the clinic names a route as its own: no blog, FAQ question, link, negation or
-    warning."""
-    own = []
+    warning. Only sentences naming a route not yet found have their context read."""
+    own, found = [], set()
     for line in lines:
-        if line.question or line.link or not _ANY_ROUTE.search(line.norm):
+        if len(found) == len(ROUTES):
+            break
+        if line.question or line.link or any(c.url.search(line.url) for c in rubric.page_contexts):
             continue
-        if any(c.url.search(line.url) for c in rubric.page_contexts):
-            continue
-        for _, s in line.sentences():
-            if _ANY_ROUTE.search(s.norm) and not matcher.sentence_categories(s.norm) - {"THIRD_PARTY", "SELF"}:
+        named = routes_named(line.lower) - found
+        missing = [r for r in named if ROUTES[r].search(line.norm)]
+        for _, s in line.sentences() if missing else ():
+            new = {r for r in missing if r not in found and ROUTES[r].search(s.norm)}
+            if new and not matcher.sentence_categories(s.norm) - {"THIRD_PARTY", "SELF"}:
                 own.append(s.norm)
+                found |= new
     return "\n".join(own)
 
 

@@ -48,6 +48,7 @@ class Sentence:
     answer: str | None = None
     heading: str = ""
     norm: str = ""
+    words: set | None = None  # trigger words in it, filled by the matcher on first need
 
     def __post_init__(self):
         if not self.norm:
@@ -85,6 +86,7 @@ class Line:
     quoted: bool = False
     # A short line without a sentence's end or a FAQ question's mark: a heading, menu or label.
     heading_like: bool = False
+    words: set | None = None  # trigger words in it, filled by the matcher
     _sentences: list | None = None
 
     def __post_init__(self):
