@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-
-import ahocorasick
 from dataclasses import dataclass, field
 
 from scoring.text import Page
@@ -27,17 +25,7 @@ ROUTE_WORDS = {
     "oral_sublingual": ("lozenge", "troche", "sublingual", "rapid-dissolve", "dissolving tablet", "oral ketamine", "tablet"),
     "at_home": ("at-home", "at home", "take-home", "home session", "shipped", "mailed"),
 }
-_ROUTE_INDEX = ahocorasick.Automaton()
-for _route, _words in ROUTE_WORDS.items():
-    for _word in _words:
-        _ROUTE_INDEX.add_word(_word, _word)
-_ROUTE_INDEX.make_automaton()
-_ROUTE_OF = {w: r for r, words in ROUTE_WORDS.items() for w in words}
-
-
-def routes_named(lower: str) -> set[str]:
-    """Routes whose words occur in lowercased text (their patterns then decide)."""
-    return {_ROUTE_OF[w] for _, w in _ROUTE_INDEX.iter(lower)}
+ROUTE_OF = {w: r for r, words in ROUTE_WORDS.items() for w in words}
 
 # Credential spellings -> the credential they count as.
 CREDENTIALS = {
@@ -261,5 +249,7 @@ def extract_facts(pages: list[Page], own_text: str, credentials: list[dict] | No
     facts.routes = [r for r, rx in ROUTES.items() if rx.search(own_text)]
     facts.price_per_infusion = _price(lines)
     facts.credentials = staff_credentials(pages) if credentials is None else credentials
-    facts.unnamed_leader = unnamed_leader(pages, facts.credentials)
+    # Only a staff list without an MD or DO needs the question (see verdict.staff_hit).
+    if facts.credentials and not any({"MD", "DO"} & set(p["credentials"]) for p in facts.credentials):
+        facts.unnamed_leader = unnamed_leader(pages, facts.credentials)
     return facts

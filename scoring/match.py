@@ -242,7 +242,9 @@ class Matcher:
         """The signal read in cards or pairs whose lines gave it no sentence hit already."""
         out = []
         for unit in units:
-            if sig.triggers and sig.triggers.isdisjoint(unit.sentence.words):
+            words = unit.sentence.words
+            if (sig.triggers and sig.triggers.isdisjoint(words)) or (
+                    sig.triggers_also and sig.triggers_also.isdisjoint(words)):
                 continue
             if any((unit.line.url, i) in done for i in unit.covers):
                 continue
@@ -271,30 +273,36 @@ class Matcher:
             return keys
 
         index = rubric.trigger_index
+        seen: set[str] = set()  # a sentence repeated on the site (a call to action) is read once
         for line in lines:
             # Links (menus, article lists) and quoted testimonials are not the clinic's claims.
             if line.link or line.quoted:
                 continue
             found = [(end, w) for end, w in index.iter(line.lower)] if index else []
             line.words = {w for _, w in found}
-            keys = wanted(line.words)
+            keys = wanted(line.words & by_word.keys())
             if named and self._named.search(line.norm):
                 keys |= named  # a surname listed as MD/DO elsewhere on the site
             if not keys:
                 continue
             sents = line.sentences()
             for k, (at, sent) in enumerate(sents):
+                if sent.norm in seen:
+                    continue
+                seen.add(sent.norm)
                 if len(sents) == 1:
                     sent.words, sent_keys = line.words, keys
                 else:
                     # The line's trigger words that lie wholly in this sentence.
                     stop = at + len(sent.text)
                     sent.words = {w for end, w in found if at <= end - len(w) + 1 and end < stop}
-                    sent_keys = wanted(sent.words)
+                    sent_keys = wanted(sent.words & by_word.keys())
                     if named and self._named.search(sent.norm):
                         sent_keys |= named
                 for key in sent_keys:
                     q, sig = signals[key]
+                    if sig.triggers_also and sig.triggers_also.isdisjoint(sent.words):
+                        continue
                     # A topic in a heading ("A note on take-home ketamine") is not a claim; a card is.
                     if line.heading_like and sig.polarity == "for" and sig.reach != "card":
                         continue

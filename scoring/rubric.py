@@ -19,7 +19,7 @@ _CONCEPT = re.compile(r"\{([a-z_]+)\}")
 _QUESTION_KEYS = {"ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
                   "signals", "staff_rule", "red_flag"}
 _SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
-                "triggers", "reach", "named_physicians"}
+                "triggers", "triggers_also", "reach", "named_physicians"}
 _MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions", "triggers"}
 _PAGE_KEYS = {"id", "phrase", "url", "weight"}
 _TIER_KEYS = {"id", "name", "min_score", "meaning"}
@@ -41,6 +41,7 @@ class Signal:
     requires: list[re.Pattern]
     ignore_context: set[str]
     triggers: frozenset[str] = frozenset()  # lowercase; empty = run on every line
+    triggers_also: frozenset[str] = frozenset()  # and one of these too (e.g. a negation word)
     # Where `requires` may be found besides the sentence: a staff card's lines, or the sentence a
     # "He"/"She"/"Dr. Lee" sentence points back to.
     reach: str = "sentence"
@@ -106,10 +107,23 @@ class Rubric:
                 for sig in q.signals:
                     for w in sig.triggers:
                         self._by_word.setdefault(w, []).append(id(sig))
+                    for w in sig.triggers_also:
+                        self._by_word.setdefault(w, [])
             for m in self.modifiers:
                 for w in m.triggers:
                     self._by_word.setdefault(w, [])
         return self._by_word
+
+    def add_words(self, words) -> None:
+        """Have the trigger index find these words too (e.g. the route words of clinic facts)."""
+        new = set(words) - set(self.trigger_index.keys() if self.trigger_index else ())
+        if not new:
+            return
+        index = ahocorasick.Automaton()
+        for w in set(self.trigger_index.keys() if self.trigger_index else ()) | new:
+            index.add_word(w, w)
+        index.make_automaton()
+        self.trigger_index = index
 
     def words(self, lower: str) -> set[str]:
         """The trigger words that occur in lowercased text."""
@@ -202,6 +216,7 @@ class _Loader:
             id=str(raw["id"]), phrase=str(raw["phrase"]), polarity=raw["polarity"],
             weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
             ignore_context=set(ignore), triggers=triggers, reach=reach,
+            triggers_also=self.triggers(raw.get("triggers_also", []), f"{where}.triggers_also"),
             named_physicians=bool(raw.get("named_physicians", False)))
 
     def triggers(self, words, where: str) -> frozenset[str]:
@@ -271,7 +286,7 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
         tiers.append(ld.keys(t, _TIER_KEYS, {"id", "name"}, f"tiers[{i}]"))
     scoring = ld.keys(data.get("scoring") or {}, _SCORING_KEYS, set(), "scoring")
     parsed = {q: ld.question(q, raw) for q, raw in questions.items()}
-    words = {w for q in parsed.values() for sig in q.signals for w in sig.triggers}
+    words = {w for q in parsed.values() for sig in q.signals for w in sig.triggers | sig.triggers_also}
     words |= {w for m in mods for w in m.triggers}
     index = None
     if words:

@@ -4,13 +4,17 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import multiprocessing
+import os
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
 from crawler.extract import EXTRACT_VERSION, extract_page
-from scoring.facts import ROUTES, Facts, extract_facts, routes_named, staff_credentials
+from scoring.facts import ROUTE_OF, ROUTES, Facts, extract_facts, staff_credentials
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
@@ -39,6 +43,7 @@ def default_rubric() -> Rubric:
     global _RUBRIC
     if _RUBRIC is None:
         _RUBRIC = load_rubric()
+        _RUBRIC.add_words(ROUTE_OF)
     return _RUBRIC
 
 
@@ -49,9 +54,10 @@ def _own_route_text(lines, matcher: Matcher, rubric: Rubric) -> str:
     for line in lines:
         if len(found) == len(ROUTES):
             break
-        if line.question or line.link or any(c.url.search(line.url) for c in rubric.page_contexts):
+        if line.question or line.link or line.quoted or matcher.page_weight(line.url) < 1.0:
             continue
-        named = routes_named(line.lower) - found
+        words = rubric.words(line.lower) if line.words is None else line.words
+        named = {ROUTE_OF[w] for w in words if w in ROUTE_OF} - found
         missing = [r for r in named if ROUTES[r].search(line.norm)]
         for _, s in line.sentences() if missing else ():
             new = {r for r in missing if r not in found and ROUTES[r].search(s.norm)}
@@ -64,6 +70,7 @@ def _own_route_text(lines, matcher: Matcher, rubric: Rubric) -> str:
 def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     """Score one site from its stored pages (no database needed)."""
     rubric = rubric or default_rubric()
+    rubric.add_words(ROUTE_OF)  # the route words are found in the same pass as the triggers
     lines = site_lines(pages)
     staff = staff_credentials(pages)
     physicians = [p["name"].split()[-1] for p in staff if {"MD", "DO"} & set(p["credentials"])]
@@ -255,9 +262,43 @@ def apply_reviews(db: sqlite_utils.Database, domains: list[str], rubric: Rubric 
     return total
 
 
+# Sites scored in worker processes when there are at least this many (one process each core, up to
+# MAX_WORKERS); each worker reads its sites' pages itself and the parent writes every result.
+PARALLEL_FROM, MAX_WORKERS = 40, 4
+_WORKER_DB: sqlite_utils.Database | None = None
+
+
+def _start_worker(path: str) -> None:
+    global _WORKER_DB
+    _WORKER_DB = sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+
+
+def _score_domain(domain: str) -> tuple[int, SiteScore]:
+    """In a worker: one site's pages read and scored (the per-sentence hits are not sent back)."""
+    pages = _site_pages(_WORKER_DB, domain)
+    result = score_site(pages)
+    result.hits = {}
+    return len(pages), result
+
+
+def _scored(db: sqlite_utils.Database, domains: list[str], rubric: Rubric, workers: int):
+    """(pages, SiteScore) for each domain in order: in worker processes or in this one."""
+    path = db.execute("pragma database_list").fetchone()[2]
+    if workers > 1 and path and rubric is default_rubric():
+        db.conn.commit()  # the workers read what this connection wrote (refreshed text)
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker, initargs=(path,)) as pool:
+            yield from pool.map(_score_domain, domains, chunksize=8)
+        return
+    for domain in domains:
+        pages = _site_pages(db, domain)
+        yield len(pages), score_site(pages, rubric)
+
+
 def score_db(db: sqlite_utils.Database | str, domains: list[str] | None = None,
-             rubric: Rubric | None = None) -> dict:
-    """Score every site (or the given domains) in the database; returns a summary dict."""
+             rubric: Rubric | None = None, workers: int | None = None) -> dict:
+    """Score every site (or the given domains) in the database; returns a summary dict. workers: processes
+    to score in (default: one a core, up to MAX_WORKERS, from PARALLEL_FROM sites on; 1 = this one)."""
     if not isinstance(db, sqlite_utils.Database):
         from clinicvet.db import open_db
         db = open_db(db)
@@ -270,18 +311,18 @@ def score_db(db: sqlite_utils.Database | str, domains: list[str] | None = None,
     if domains:
         wanted = set(domains)
         sites = [s for s in sites if s["domain"] in wanted]
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS) if len(sites) >= PARALLEL_FROM else 1
     summary = {"sites": 0, "pages": 0, "red_flags": 0, "changes": 0, "no_pages": 0,
                "tiers": {}, "rubric_version": rubric.version}
-    for site in sites:
-        pages = _site_pages(db, site["domain"])
+    for site, (pages, result) in zip(sites, _scored(db, [s["domain"] for s in sites], rubric, workers)):
         if not pages:
             summary["no_pages"] += 1
             log.info("%s: no stored pages, scored as insufficient", site["domain"])
-        result = score_site(pages, rubric)
         changes, tier, red = _write_site(db, site, result, now(), rubric)
         summary["changes"] += changes
         summary["sites"] += 1
-        summary["pages"] += len(pages)
+        summary["pages"] += pages
         summary["red_flags"] += int(red)
         summary["tiers"][tier] = summary["tiers"].get(tier, 0) + 1
     return summary

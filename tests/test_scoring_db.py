@@ -105,3 +105,19 @@ def test_evaluate_reports_accuracy_and_disagreements(db, tmp_path):
     assert "integration_support: accuracy 0.500" in text
     assert "harbor.test integration_support: label no, scorer yes" in text
     assert "integration sessions" in text
+
+
+def test_worker_processes_write_what_one_process_writes(tmp_path):
+    dbs = []
+    for workers in (1, 2):
+        db = open_db(tmp_path / f"w{workers}.db")
+        for i in range(6):
+            _add_site(db, f"site{i}.test", GOOD + ("\n" + SHIPS if i % 3 == 0 else ""))
+        _add_site(db, "quiet.test", "Ketamine infusions\nCall us today.")
+        summary = score_db(db, workers=workers)
+        assert summary["sites"] == 7 and summary["red_flags"] == 2
+        dbs.append(db)
+    for sql in ("select domain, question, verdict, confidence from verdicts order by 1, 2",
+                "select domain, question, url, quote, rule_id from evidence order by domain, question, id",
+                "select domain, score, tier, routes, price_per_infusion, phone from clinics order by domain"):
+        assert [tuple(r) for r in dbs[0].execute(sql).fetchall()] == [tuple(r) for r in dbs[1].execute(sql).fetchall()]
