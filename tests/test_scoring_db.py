@@ -121,3 +121,20 @@ def test_worker_processes_write_what_one_process_writes(tmp_path):
                 "select domain, question, url, quote, rule_id from evidence order by domain, question, id",
                 "select domain, score, tier, routes, price_per_infusion, phone from clinics order by domain"):
         assert [tuple(r) for r in dbs[0].execute(sql).fetchall()] == [tuple(r) for r in dbs[1].execute(sql).fetchall()]
+
+
+def test_text_an_older_extractor_stored_is_read_again_from_the_stored_html(tmp_path):
+    import gzip
+
+    from crawler.extract import EXTRACT_VERSION
+
+    html = (b"<html><body><h1>FAQ</h1><div class='elementor-tab-title'>Do you mail ketamine?</div>"
+            b"<div class='elementor-tab-content' hidden><p>Yes, our partner pharmacy mails lozenges to your "
+            b"home every month.</p></div></body></html>")
+    db = open_db(tmp_path / "old.db")
+    _add_site(db, "old.test", "FAQ\nDo you mail ketamine?")  # what the old extractor kept: no hidden panel
+    db["pages"].update("http://old.test/", {"html_gz": gzip.compress(html), "extract_version": None})
+    score_db(db)
+    page = db["pages"].get("http://old.test/")
+    assert page["extract_version"] == EXTRACT_VERSION and "partner pharmacy mails lozenges" in page["text"]
+    assert db["verdicts"].get(("old.test", "at_home_mail_order"))["verdict"] == "red_flag"
