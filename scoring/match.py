@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from scoring.rubric import Modifier, Question, Rubric, Signal
-from scoring.text import Line, Sentence, card_span
+from scoring.text import Line, Sentence, card_span, list_span
 
 # Context categories that void a match outright: the sentence is not the clinic's own claim.
 VOIDING = ("WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL", "SELF")
@@ -84,6 +84,8 @@ class Context:
 
 
 _SENTENCE_MARK = re.compile(r"[.!?](?:\s|$)")
+# The clinic walking its patient through its own process ("you'll meet your clinician").
+_ADDRESS = re.compile(r"\b(?:you'll|you will)\b", re.I)
 _SENTENCE_GAPS = (". ", "! ", "? ", '" ', "' ", ") ")
 
 
@@ -95,7 +97,7 @@ def own_voice_pages(lines: list[Line], urls: set[str]) -> set[str]:
         if line.url not in urls or line.heading_like or line.quoted:
             continue
         c = counts.setdefault(line.url, [0, 0])
-        c[0] += len(FIRST_PERSON.findall(line.norm))
+        c[0] += len(FIRST_PERSON.findall(line.norm)) + len(_ADDRESS.findall(line.norm))
         c[1] += max(1, len(_SENTENCE_MARK.findall(line.norm)))
     return {url for url, (own, total) in counts.items() if own >= OWN_VOICE_MIN and own >= OWN_VOICE_SHARE * total}
 
@@ -166,10 +168,15 @@ class Matcher:
         if sent.question and (sent.answer is None or (sent.answer == "no" and polarity == "against")):
             return None
         ctx = self.context(sent.norm, sent.words)
-        accusation = q.red_flag and polarity == "for"
-        cats = ctx.categories(start, end, q.id, across_clauses=accusation)
-        if accusation:
-            cats |= ctx.everywhere(q.id) & set(ACCUSATION_VOIDS)
+        cats = ctx.categories(start, end, q.id)
+        if q.red_flag and polarity == "for":
+            # A negation or warning anywhere in the sentence keeps it from accusing; one outside the
+            # match's clause ("... in hours, not months") does not make it a denial either.
+            wide = (ctx.categories(start, end, q.id, across_clauses=True) | ctx.everywhere(q.id)) & set(ACCUSATION_VOIDS)
+            if wide - cats - sig.ignore_context:
+                return None
+            cats |= wide
+        own_cats = set(cats)
         cats |= self._heading_categories(sent.heading, q.id) | self._inherited(unit.line, unit.k, q.id)
         cats -= sig.ignore_context
         if sent.question:
@@ -177,7 +184,8 @@ class Matcher:
             if sent.answer == "no":
                 polarity, rule = "against", f"{sig.id}:answered_no"
         if any(c in cats for c in VOIDING):
-            if "HISTORICAL" in cats:
+            # The page speaks of an ended programme when the sentence itself does ("we no longer...").
+            if "HISTORICAL" in own_cats - sig.ignore_context:
                 self._historical.add((q.id, sent.url))
             return None
         if "NEGATED" in cats:
@@ -198,14 +206,19 @@ class Matcher:
             return m.start(), m.end()
         return None
 
-    def _extras(self, lines: list[Line]) -> tuple[list[_Unit], list[_Unit]]:
-        """Units beyond the sentence, built once a site: staff cards (name / credential / title lines
-        read as one, quoted as the page has them) and pointing-back pairs ("She reviews...")."""
-        cards, pairs, seen = [], [], set()
+    def _extras(self, lines: list[Line]) -> dict[str, list[_Unit]]:
+        """Units beyond the sentence, built once a site, by reach: staff cards (name / credential / title
+        lines read as one, quoted as the page has them), pointing-back pairs ("She reviews...") and
+        lists led by a line ending in ":"."""
+        cards, pairs, lists, seen = [], [], [], set()
         refer = self.rubric.referring
         for line in lines:
             if line.raw is None or line.link:
                 continue
+            first, last = list_span(line.raw, line.index)
+            if last > first:
+                quote = "\n".join(line.raw[first:last + 1])
+                lists.append(_Unit(line, -1, self._joined(quote, line, first), range(first, last + 1)))
             first, last = card_span(line.raw, line.index)
             if last > first and (line.url, first) not in seen:
                 seen.add((line.url, first))
@@ -229,7 +242,7 @@ class Matcher:
                         continue
                     quote = "\n".join(line.raw[card_span(line.raw, prev)[0]:line.index + 1])
                 pairs.append(_Unit(line, k, self._joined(quote, line, line.index), range(line.index, line.index + 1)))
-        return cards, pairs
+        return {"card": cards, "previous": pairs, "list": lists}
 
     def _joined(self, quote: str, line: Line, index: int) -> Sentence:
         """A unit of several lines: quoted verbatim, read as one line (lines joined by ", ")."""
@@ -320,16 +333,14 @@ class Matcher:
         self._historical = set()
         self._own_voice = own_voice_pages(lines, {line.url for line in lines if self.page_weight(line.url) < 1.0})
         found, done = self._sentence_pass(lines)
-        cards, pairs = self._extras(lines)
+        extras = self._extras(lines)
         hits: dict[str, list[Hit]] = {}
         for q in self.rubric.questions.values():
             out = []
             for sig in q.signals:
                 out += found[id(sig)]
-                if sig.reach == "card":
-                    out += self._extra_hits(q, sig, cards, done[id(sig)])
-                elif sig.reach == "previous":
-                    out += self._extra_hits(q, sig, pairs, done[id(sig)])
+                if sig.reach != "sentence":
+                    out += self._extra_hits(q, sig, extras[sig.reach], done[id(sig)])
             # A page that describes a programme as ended speaks of the past throughout; once the site
             # says a programme ended, its articles announcing it are history too.
             ended = any(qid == q.id for qid, _ in self._historical)

@@ -12,11 +12,12 @@ DEFAULT_PATH = Path(__file__).with_name("rubric.yaml")
 DIRECTIONS = ("forward", "backward", "bidirectional", "terminate")
 CATEGORIES = ("NEGATED", "WARNING", "THIRD_PARTY", "RESEARCH", "HYPOTHETICAL", "HISTORICAL",
               "SELF", "TERMINATE")
-REACHES = ("sentence", "card", "previous")
+REACHES = ("sentence", "card", "previous", "list")
 _TOP_KEYS = {"version", "description", "scoring", "tiers", "concepts", "referring", "modifiers",
              "page_contexts", "questions"}
 _CONCEPT = re.compile(r"\{([a-z_]+)\}")
-_QUESTION_KEYS = {"ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
+_IMPLIED_KEYS = {"when", "gives", "phrase"}
+_QUESTION_KEYS = {"implied", "ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
                   "signals", "staff_rule", "red_flag"}
 _SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
                 "triggers", "triggers_also", "reach", "named_physicians"}
@@ -81,6 +82,9 @@ class Question:
     signals: list[Signal]
     staff_rule: dict | None = None
     red_flag: bool = False
+    # When the site says nothing on this question, another question's verdict may answer it:
+    # [{"when": {question: verdict}, "gives": verdict, "phrase": ...}].
+    implied: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -256,7 +260,9 @@ class _Loader:
             id=qid, ask=str(raw["ask"]), why=str(raw["why"]), weight=float(raw["weight"]),
             verdicts=dict(verdicts), threshold=float(raw.get("threshold", 1.0)),
             negated_counts_against=bool(raw.get("negated_counts_against", False)),
-            signals=signals, staff_rule=staff, red_flag=bool(raw.get("red_flag", False)))
+            signals=signals, staff_rule=staff, red_flag=bool(raw.get("red_flag", False)),
+            implied=[self.keys(r, _IMPLIED_KEYS, {"when", "gives", "phrase"}, f"{qid}.implied[{i}]")
+                     for i, r in enumerate(raw.get("implied") or [])])
 
 
 def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:

@@ -18,7 +18,7 @@ from scoring.facts import ROUTE_OF, ROUTES, Facts, extract_facts, staff_credenti
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
-from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
+from scoring.verdict import Verdict, decide, implied, score_and_tier, staff_hit
 
 log = logging.getLogger(__name__)
 _RUBRIC: Rubric | None = None
@@ -81,6 +81,8 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     for q in rubric.questions.values():
         extra = staff_hit(q, facts.credentials, facts.unnamed_leader)
         verdicts[q.id] = decide(q, hits[q.id] + extra)
+    for q in rubric.questions.values():
+        verdicts[q.id] = implied(q, verdicts) or verdicts[q.id]
     score, tier, red = score_and_tier(rubric, verdicts)
     if red and "at_home" not in facts.routes:
         facts.routes.append("at_home")

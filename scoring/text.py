@@ -140,6 +140,22 @@ def card_span(raw: list[str], pos: int) -> tuple[int, int]:
     return first, last
 
 
+_LIST_ITEM_MAX, _LIST_MAX = 120, 15
+
+
+def list_span(raw: list[str], pos: int) -> tuple[int, int]:
+    """[first, last] line positions of a list led by raw[pos] when that line ends with ":" and short
+    item lines follow it ("We may not treat you if you have:" / "Psychosis" / "Pregnancy" ...);
+    (pos, pos) otherwise."""
+    if not raw[pos].endswith(":"):
+        return pos, pos
+    last = pos
+    while (last + 1 < len(raw) and last - pos < _LIST_MAX and raw[last + 1]
+           and len(raw[last + 1]) <= _LIST_ITEM_MAX and not raw[last + 1].endswith(":")):
+        last += 1
+    return (pos, last) if last - pos >= 2 else (pos, pos)
+
+
 def page_lines(page: Page, seen: set[str] | None = None) -> list[Line]:
     """Lines of one page; lines already in seen (boilerplate from other pages) are skipped."""
     raw = [line.strip() for line in page.text.split("\n")]

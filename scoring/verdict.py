@@ -74,6 +74,20 @@ def decide(q: Question, hits: list[Hit]) -> Verdict:
     return Verdict(q.id, verdict, conf, evidence, round(pro, 2), round(con, 2))
 
 
+def implied(q: Question, verdicts: dict[str, Verdict]) -> Verdict | None:
+    """The verdict another question's answer gives a question the site is silent on, with that answer's
+    evidence (e.g. ketamine mailed home for doses taken there: nobody monitors them)."""
+    if verdicts[q.id].verdict != q.verdicts["default"]:
+        return None
+    for rule in q.implied:
+        if all(verdicts[other].verdict == want for other, want in rule["when"].items()):
+            source = next(iter(rule["when"]))
+            evidence = [Evidence(e.quote, e.url, f"implied_by:{source}", "against", 0.0)
+                        for e in verdicts[source].evidence if e.polarity == "for"][:3]
+            return Verdict(q.id, rule["gives"], 0.6, evidence)
+    return None
+
+
 def score_and_tier(rubric: Rubric, verdicts: dict[str, Verdict]) -> tuple[int, str, bool]:
     """0-100 score from question weights, plain-language tier, and whether a red flag was raised."""
     values = rubric.scoring.get("values", {"yes": 1.0})

@@ -140,3 +140,42 @@ def test_staff_rule_quotes_the_lines_it_read():
     assert result.verdicts["physician_led"].verdict == "no"
     assert {e.quote for e in evidence} == {"Jo Park\nPMHNP-BC", "Sam Lee, RN"}
     assert all(e.quote in text for e in evidence)
+
+
+# Wording read on real providers' pages (patterns only; the sentences are written for these tests).
+@pytest.mark.parametrize("question, lines, expected", [
+    ("monitoring", ["Patients are monitored continuously from the first drop to discharge."], "yes"),
+    ("monitoring", ["You will be observed in our office for at least two hours after each dose."], "yes"),
+    ("monitoring", ["Patients are monitored remotely through the app between doses."], "not_stated"),
+    ("physician_led", ["As anesthesiologists, we bring operating-room safety to every infusion."], "yes"),
+    ("physician_led", ["Your care will be provided by a board-certified psychiatrist."], "yes"),
+    ("physician_led", ["Each session is prescribed by a medical doctor and given by a registered nurse."], "yes"),
+    ("screening", ["Ketamine may not be right for you if you have any of these:", "Psychosis or schizophrenia",
+                   "Uncontrolled high blood pressure", "Pregnancy"], "yes"),
+    ("screening", ["An evaluation in our office is required before your first treatment."], "yes"),
+    ("at_home_mail_order", ["Your medicine is shipped separately in discreet packaging."], "red_flag"),
+    ("at_home_mail_order", ["After the video visit you take the medication at home, following your plan."], "red_flag"),
+    ("at_home_mail_order", ["At-home ketamine programs typically involve tablets mailed to a patient's home."], "none"),
+    ("at_home_mail_order", ["Ketamine is delivered slowly through an IV over forty minutes."], "none"),
+    ("at_home_mail_order", ["Not only does our at-home ketamine program help, it also saves you the drive."], "red_flag"),
+], ids=["passive-monitored", "observed-in-office", "monitored-remotely", "as-anesthesiologists",
+        "care-provided-by", "medical-doctor", "contraindication-list", "evaluation-required",
+        "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only"])
+def test_real_world_wording(question, lines, expected):
+    assert verdict(question, *lines) == expected
+
+
+def test_ketamine_sent_home_means_doses_nobody_monitors():
+    lines = ["After your video visit our partner pharmacy mails your lozenges to your home."]
+    result = score_site([Page("http://clinic.test/", "\n".join(lines))])
+    monitoring = result.verdicts["monitoring"]
+    assert result.red_flag and monitoring.verdict == "no"
+    assert monitoring.evidence and monitoring.evidence[0].rule_id == "implied_by:at_home_mail_order"
+    assert monitoring.evidence[0].quote == lines[0]
+
+
+def test_a_hybrid_that_monitors_in_the_office_keeps_its_yes():
+    lines = ["A nurse checks your blood pressure every five minutes during each infusion.",
+             "Between infusions our pharmacy mails maintenance troches to your home."]
+    result = score_site([Page("http://clinic.test/", "\n".join(lines))])
+    assert result.red_flag and result.verdicts["monitoring"].verdict == "yes"
