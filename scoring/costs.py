@@ -324,6 +324,11 @@ class _Reader:
                         break
             if rule is None or rule.kind is None:
                 continue
+            # A short table cell ("$475 per infusion") is quoted with its row label above it.
+            if quote_start == s and j == 0 and prev_lines and e - s < 40 \
+                    and not _LETTERS.search(norm[line_start:s] + sentence[:m.start()]) \
+                    and prev_lines[0][1] - prev_lines[0][0] < 60:
+                quote_start = prev_lines[0][0]
             low, high = _number(m.group(1)), _number(m.group(2))
             context = " ".join(labels[: used + 1]) + " " + sentence
             self.price(rule, low, high, context, raw[quote_start:e].strip(), url)
