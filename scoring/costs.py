@@ -273,7 +273,7 @@ class _Reader:
         line_start = norm.rfind("\n", 0, s) + 1
         line_end = norm.find("\n", e)
         whole_line = not norm[line_start:s].strip() and not norm[e:line_end if line_end >= 0 else None].strip()
-        if e - s < 40 and whole_line and st.kind == "insurance" and prev_line[1] - prev_line[0] < 60:
+        if e - s < 40 and whole_line and st.kind == "insurance" and prev_line and prev_line[1] - prev_line[0] < 60:
             quote_start = prev_line[0]
             if st.value != "spravato" and re.search(r"spravato|esketamine", norm[quote_start:e], re.I):
                 st = _Statement(st.id, st.kind, "spravato", st.regex, st.unless)

@@ -136,6 +136,21 @@ class DevTools:
             time.sleep(0.05)
         time.sleep(settle)  # let module scripts (the map) run
 
+    def wait_for(self, expression: str, what: str) -> None:
+        """Wait until a JavaScript expression is true in the page (after a click or a submit)."""
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                if self.evaluate(expression):
+                    return
+            except RuntimeError:  # the page is being replaced
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out waiting for {what}")
+            time.sleep(0.05)
+
     def overflow_px(self) -> int:
         """How many CSS pixels the page is wider than the viewport (0: no horizontal scrolling)."""
         return int(self.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
