@@ -12,7 +12,7 @@ from scoring.text import Page, split_sentences
 
 KINDS = ("price_per_infusion", "price_series", "consultation", "insurance", "hsa_fsa", "financing")
 _TOP_KEYS = {"version", "skip_pages", "line_filter", "amount", "price_rules", "headline", "per_infusion_usd",
-             "statements", "insurance_question", "no_answer"}
+             "statements", "spravato_words", "insurance_question", "no_answer"}
 _RULE_KEYS = {"id", "kind", "pattern"}
 _STATEMENT_KEYS = {"id", "value", "pattern", "unless"}
 # Clause ends around an amount: the label of "$425 per infusion, or $2,300 for six" stops at ", or".
@@ -110,6 +110,7 @@ class CostRules:
     worse: re.Pattern
     per_infusion_usd: tuple[float, float]
     statements: list[_Statement]
+    spravato_words: re.Pattern
     insurance_question: re.Pattern
     no_answer: re.Pattern
 
@@ -164,6 +165,7 @@ def parse_rules(data, name: str = "costs.yaml") -> CostRules:
         offer=_compile(f"{name}: headline.offer", head["offer"]),
         worse=_compile(f"{name}: headline.worse", head["worse"]),
         per_infusion_usd=(float(low), float(high)), statements=statements,
+        spravato_words=_compile(f"{name}: spravato_words", data["spravato_words"]),
         insurance_question=_compile(f"{name}: insurance_question", data["insurance_question"]),
         no_answer=_compile(f"{name}: no_answer", data["no_answer"]))
 
@@ -275,7 +277,7 @@ class _Reader:
         whole_line = not norm[line_start:s].strip() and not norm[e:line_end if line_end >= 0 else None].strip()
         if e - s < 40 and whole_line and st.kind == "insurance" and prev_line and prev_line[1] - prev_line[0] < 60:
             quote_start = prev_line[0]
-            if st.value != "spravato" and re.search(r"spravato|esketamine", norm[quote_start:e], re.I):
+            if st.value != "spravato" and self.rules.spravato_words.search(norm[quote_start:e]):
                 st = _Statement(st.id, st.kind, "spravato", st.regex, st.unless)
         self.add(CostFact(st.kind, st.value, raw[quote_start:e].strip(), url, st.id))
 
