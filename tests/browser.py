@@ -180,12 +180,14 @@ class DevTools:
         return path
 
     def close(self) -> None:
+        import websocket
+
         ws = getattr(self, "ws", None)
         if ws is not None:
             try:
                 self.send("Browser.close")
-            except Exception:  # the browser may close the socket before it answers
-                pass
+            except (OSError, websocket.WebSocketException):
+                pass  # the browser closed the socket before answering: it is closing, as asked
             ws.close()
         self.proc.terminate()
         try:
