@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
-from scoring.costs import Costs, extract_costs
 from scoring.facts import ROUTE_TRIGGERS, ROUTES, Facts, extract_facts
 from scoring.literals import required_cues
 from scoring.lowered import lowered
@@ -16,6 +15,7 @@ from scoring.match import Matcher, engine
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
 from scoring.verdict import Verdict, decide, score_and_tier, staff_hit
+from scoring.costs import Costs, extract_costs  # what it costs; kept apart from the scorer's imports
 
 log = logging.getLogger(__name__)
 _RUBRIC: Rubric | None = None

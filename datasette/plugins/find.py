@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlencode
 
 from datasette import hookimpl
-from datasette.utils import tilde_encode
+from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 
@@ -113,7 +113,7 @@ def query_string(params: dict, **changes) -> str:
 
 
 async def find_page(request, datasette):
-    database = request.url_vars["database"]
+    database = tilde_decode(request.url_vars["database"])
     if database not in datasette.databases or database.startswith("_"):
         raise NotFound(f"Database not found: {database}")
     params, problems = read_params(request.args)
