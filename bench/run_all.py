@@ -274,6 +274,21 @@ What was measured:
 """
 
 
+# Everything in the doc from this line on is written by hand (targets, paired runs, what was tried)
+# and kept when `make bench` rewrites the figures above it.
+NOTES_MARKER = "<!-- notes: kept by make bench -->"
+
+
+def kept_notes(path: Path) -> str:
+    """The hand-written notes at the end of an existing doc, from NOTES_MARKER on ("" if none)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    at = text.find(NOTES_MARKER)
+    return "\n" + text[at:] if at >= 0 else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sites", type=int, default=1000)
@@ -299,7 +314,7 @@ def main() -> None:
     print(f"\ntotal {results['total_s'] / 60:.1f} min; load average {results['load'][0]:.1f} -> "
           f"{results['load'][1]:.1f} on {os.cpu_count()} cores; bench/results/latest.json written")
     if args.doc:
-        Path(args.doc).write_text(doc(results, table))
+        Path(args.doc).write_text(doc(results, table) + kept_notes(Path(args.doc)))
         print(f"{args.doc} written")
 
 

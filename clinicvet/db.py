@@ -65,7 +65,17 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "credentials": str, "site_url": str, "site_status": str, "last_crawled_at": str,
         "scored_at": str, "rubric_version": str,
         "tier_rank": int,       # publish: 1 = strongest tier; insufficient and red flag sort last
+        # score (scoring/costs.py): a summary of the costs rows, for facets and the price filter
+        "price_stated": int,    # 1 when the site states a price per infusion or of a series
+        "takes_insurance": str,  # yes | no | spravato (Spravato billed to insurance) | NULL: not stated
+        "price_min": float, "price_max": float,  # range of the per-infusion prices stated (USD)
     }, "domain"),
+    # What each clinic's pages say it costs: one row a fact, with the quote and page it came from.
+    # kind: price_per_infusion | price_series | consultation | insurance | hsa_fsa | financing.
+    "costs": ({
+        "id": int, "domain": str, "kind": str, "value": str, "amount": float, "amount_max": float,
+        "quote": str, "url": str, "rule_id": str, "costs_version": str,
+    }, "id"),
     # Each scoring of a clinic, for the scorecard's history.
     "score_history": ({
         "id": int, "domain": str, "crawl_id": int, "scored_at": str, "score": int, "tier": str,
@@ -145,7 +155,7 @@ ORDER BY since, i.domain, i.question""",
 
 INDEXES = [
     ("pages", ["domain"]), ("fetch_log", ["crawl_id"]), ("fetch_log", ["at"]), ("evidence", ["domain", "question"]),
-    ("score_history", ["domain"]), ("changes", ["domain"]), ("changes", ["at"]),
+    ("score_history", ["domain"]), ("costs", ["domain"]), ("changes", ["domain"]), ("changes", ["at"]),
     ("clinics", ["state", "city"]), ("clinics", ["tier"]), ("verdicts", ["question", "verdict"]),
     ("reviews", ["domain", "question"]),
 ]

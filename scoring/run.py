@@ -18,6 +18,7 @@ from scoring.facts import ROUTE_OF, ROUTES, Facts, extract_facts, staff_credenti
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
+from scoring.costs import Costs, extract_costs
 from scoring.verdict import Verdict, decide, implied, score_and_tier, staff_hit
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class SiteScore:
     pages: int = 0
     lines: int = 0
     hits: dict = field(default_factory=dict)
+    costs: Costs = field(default_factory=Costs)  # what it costs (scoring/costs.py)
 
 
 def default_rubric() -> Rubric:
@@ -88,7 +90,8 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
         facts.routes.append("at_home")
     elif not red and "at_home" in facts.routes:
         facts.routes.remove("at_home")
-    return SiteScore(verdicts, facts, score, tier, red, rubric.version, len(pages), len(lines), hits)
+    return SiteScore(verdicts, facts, score, tier, red, rubric.version, len(pages), len(lines), hits,
+                     extract_costs(pages))
 
 
 def _site_pages(db: sqlite_utils.Database, domain: str) -> list[Page]:
@@ -212,7 +215,16 @@ def _write_site(db, site: dict, result: SiteScore, at: str, rubric: Rubric) -> t
         "site_url": site.get("seed_url") or f"https://{domain}/", "site_status": site.get("status"),
         "last_crawled_at": site.get("last_success_at"), "scored_at": at,
         "rubric_version": result.rubric_version}
+    # What it costs: the costs rows with their quotes, and their summary on the clinic (its headline
+    # price, which has a quote, replaces the facts' price per infusion).
+    clinic.update(result.costs.summary())
+    cost_rows = [{"domain": domain, "kind": c.kind, "value": c.value, "amount": c.amount,
+                  "amount_max": c.amount_max, "quote": c.quote, "url": c.url, "rule_id": c.rule_id,
+                  "costs_version": result.costs.version} for c in result.costs.facts]
     with db.conn:
+        db.execute("delete from costs where domain = ?", [domain])
+        if cost_rows:
+            db["costs"].insert_all(cost_rows)
         db["verdicts"].upsert_all(verdict_rows, pk=("domain", "question"))
         db.execute("delete from evidence where domain = ?", [domain])
         if evidence_rows:

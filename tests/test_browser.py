@@ -13,7 +13,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from browser import Chromium, find_chromium
+from browser import Chromium, DevTools, find_chromium
 from conftest import ROOT, Datasette
 from datasette.utils import tilde_encode
 
@@ -57,9 +57,9 @@ def assert_inert(dom: str, where: str) -> None:
 def test_patient_searches_a_city_and_reads_a_scorecard(demo_datasette, chromium):
     base = demo_datasette.url
     home = chromium.dom(base + "/")
-    action = re.search(r'<form class="cv-form" action="([^"]+)" method="get">', home)
+    action = re.search(r'<form class="cv-form" action="([^"]+)" method="get">\s*<label for="cv-search">', home)
     assert action, "home page has no clinic search form"
-    search_url = base + html.unescape(action.group(1)) + "?" + urllib.parse.urlencode({"_search": "Columbus"})
+    search_url = base + html.unescape(action.group(1)) + "?" + urllib.parse.urlencode({"q": "Columbus"})
     results = chromium.dom(search_url)
     link = re.search(r'<a href="([^"]+)">Northgate Ketamine Clinic</a>', results)
     assert link, "searching Columbus did not list Northgate Ketamine Clinic"
@@ -119,6 +119,14 @@ def hostile_datasette(demo_db, tmp_path_factory):
                           "crawl_id": 1, "at": PAYLOAD})
     db["sites"].insert({"domain": HOSTILE, "name": PAYLOAD, "status": "stale", "stale_since": PAYLOAD},
                        pk="domain")
+    db["costs"].insert_all([
+        {"domain": HOSTILE, "kind": "insurance", "value": PAYLOAD, "quote": "Insurance " + PAYLOAD,
+         "url": JS_URL, "rule_id": PAYLOAD, "costs_version": PAYLOAD},
+        {"domain": HOSTILE, "kind": "price_per_infusion", "value": "stated", "amount": 450,
+         "quote": "Infusion $450 " + PAYLOAD, "url": "http://hostile-clinic.test/" + PAYLOAD, "rule_id": "x"},
+        {"domain": HOSTILE, "kind": PAYLOAD, "value": PAYLOAD, "quote": PAYLOAD, "url": PAYLOAD}])
+    db["clinics"].update(HOSTILE, {"takes_insurance": PAYLOAD, "price_per_infusion": 450, "price_min": 450,
+                                   "price_max": 450, "price_stated": 1})
     db["pages"].insert({"url": "http://hostile-clinic.test/", "domain": HOSTILE, "status": 200,
                         "title": PAYLOAD, "text": "Hostileville clinic " + PAYLOAD}, pk="url")
     publish(db)
@@ -136,6 +144,10 @@ def test_hostile_crawled_text_never_runs(hostile_datasette, chromium):
         "table": f"/{db}/clinics?_sort=domain&domain__startswith=hostile",
         "evidence": f"/{db}/evidence?domain={HOSTILE}",
         "near me": f"/{db}/clinics_near_zip?zip=43215&miles=5",
+        "results": f"/{db}/-/find?zip=43215&miles=5",
+        "results search": f"/{db}/-/find?q=Hostileville",
+        "costs": f"/{db}/costs?domain={HOSTILE}",
+        "all columns": f"/{db}/clinics?_cv_all=1&domain__startswith=hostile",
         "page": f"/{db}/pages/{tilde_encode('http://hostile-clinic.test/')}",
     }
     doms = in_parallel(*[partial(chromium.dom, base + path) for path in pages.values()])
@@ -144,6 +156,11 @@ def test_hostile_crawled_text_never_runs(hostile_datasette, chromium):
         assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom, f"{where}: payload not shown as text"
     scorecard = doms[0]
     assert 'class="cv-banner cv-banner-red"' in scorecard
+    costs = re.search(r'<section class="cv-costs"[\s\S]*?</section>', scorecard).group(0)
+    assert "Infusion $450 &lt;script&gt;" in costs and "Insurance &lt;script&gt;" in costs
+    assert "javascript:document" in costs and 'href="javascript:' not in costs  # the URL shown as text
+    results = doms[list(pages).index("results")]
+    assert "Hostile Clinic &lt;script&gt;" in results and "Hostileville&lt;script&gt;" in results
     chromium.screenshot(base + pages["scorecard"], SCREENSHOTS / "04-hostile-scorecard.png", (1280, 1800))
 
 
@@ -159,3 +176,58 @@ def test_inertness_check_detects_a_payload_that_runs(chromium, tmp_path):
     with pytest.raises(AssertionError):
         assert_inert(dom, "raw")
     assert "<title>PWNED</title>" in dom
+
+
+@pytest.fixture(scope="module")
+def devtools(chromium, tmp_path_factory):
+    """One headless Chromium over the DevTools protocol, for typing, clicking and phone widths."""
+    browser = DevTools(chromium.binary, tmp_path_factory.mktemp("devtools"))
+    yield browser
+    browser.close()
+
+
+# Text that only SQL would put on a page.
+SQL_TEXT = re.compile(r"\bselect\b[\s\S]{0,200}\bfrom\b|distance_miles\(|zip_latitude\(", re.I)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_patient_types_a_zip_sees_cards_and_a_map_and_reads_what_it_costs(demo_datasette, devtools, width):
+    base, db = demo_datasette.url, database_name(demo_datasette)
+    devtools.open(base + "/", width)
+    devtools.screenshot(SCREENSHOTS / f"05-home-{width}.png")
+    devtools.evaluate("document.getElementById('cv-zip').value = '43215';"
+                      "document.getElementById('cv-zip').form.requestSubmit(); true")
+    devtools.wait_for("location.pathname.endsWith('/-/find') && document.readyState === 'complete'",
+                      "the results page")
+    devtools.wait_for("document.getElementById('cv-map') && document.getElementById('cv-map').dataset.markers",
+                      "the map's markers")
+    assert devtools.evaluate("document.getElementById('cv-map').dataset.markers") == "1"
+    assert devtools.evaluate("document.querySelectorAll('#cv-map path.leaflet-interactive').length") >= 1
+    cards = devtools.evaluate("[...document.querySelectorAll('.cv-card')].map(c => c.innerText)")
+    assert len(cards) == 1
+    assert "Northgate Ketamine Clinic" in cards[0] and "Strong safety signals" in cards[0]
+    assert "Less than a mile away" in cards[0] and "$525 per infusion" in cards[0]
+    text = devtools.evaluate("document.body.innerText")
+    assert not SQL_TEXT.search(text), "SQL text on the patients' results page"
+    assert devtools.evaluate("document.querySelectorAll('textarea, pre').length") == 0
+    assert devtools.overflow_px() == 0
+    devtools.screenshot(SCREENSHOTS / f"06-results-43215-{width}.png")
+    devtools.evaluate("document.querySelector('.cv-card-name a').click(); true")
+    devtools.wait_for(f"location.pathname === '/{db}/clinics/{tilde_encode('www.northgate-ketamine.test')}'"
+                      " && document.readyState === 'complete'", "the scorecard")
+    costs = devtools.evaluate("document.getElementById('costs').innerText")
+    assert costs.startswith("What it costs")
+    assert "$525" in costs and "Not stated: ask the clinic." in costs  # e.g. no HSA/FSA on the site
+    devtools.screenshot(SCREENSHOTS / f"07-scorecard-{width}.png")
+    assert all((SCREENSHOTS / f"{n}-{width}.png").stat().st_size > 5000
+               for n in ("05-home", "06-results-43215", "07-scorecard"))
+
+
+def test_results_messages_at_phone_width(demo_datasette, devtools):
+    base, db = demo_datasette.url, database_name(demo_datasette)
+    for name, query, expected in [("unknown-zip", "zip=00000", "We could not find the ZIP code 00000"),
+                                  ("empty-radius", "zip=04101&miles=10", "Search within 25 miles")]:
+        devtools.open(f"{base}/{db}/-/find?{query}", 390)
+        assert expected in devtools.evaluate("document.body.innerText")
+        assert devtools.overflow_px() == 0
+        devtools.screenshot(SCREENSHOTS / f"08-{name}-390.png")

@@ -227,10 +227,11 @@ def test_control_payload_page_does_run_in_the_browser(browser, hostile):
 
 
 @pytest.mark.parametrize("page, path", [
-    ("clinics table", "/hostile/clinics"),
+    ("clinics table", "/hostile/clinics?_cv_all=1"),  # every column: phone and street carry payloads
     ("scorecard", "/hostile/clinics/www~2Exss~2Etest"),
-    ("search results", "/hostile/clinics?_search=Hostile"),
-], ids=["table", "scorecard", "search"])
+    ("search results", "/hostile/clinics?_search=Hostile&_cv_all=1"),
+    ("patients' results", "/hostile/-/find?zip=78701&miles=10"),
+], ids=["table", "scorecard", "search", "results"])
 def test_crawled_payloads_show_as_text_and_never_run(browser, published, page, path):
     status, served = published.get(path)
     assert status == 200
@@ -239,9 +240,10 @@ def test_crawled_payloads_show_as_text_and_never_run(browser, published, page, p
     assert "&lt;img src=x onerror=" in dom          # the payload is on the page, as text
     assert not re.search(r"<(img|svg)[^>]*\bon(error|load)=", dom, re.I)
     SEEN[page] = title_of(dom)
-    if len(SEEN) == 3:
+    if len(SEEN) == 4:
         ROWS["Datasette pages"] = (
-            "Datasette pages", "clinics table, `www.xss.test` scorecard, search results, in headless Chromium",
+            "Datasette pages", "clinics table (every column), `www.xss.test` scorecard, search results, "
+            "the patients' results page, in headless Chromium",
             "payloads shown as text; titles unchanged (" + "; ".join(f"{k}: '{v}'" for k, v in SEEN.items()) +
             "); a control page with the same payloads as markup does get title PWNED", "no script from crawled text runs")
 

@@ -21,6 +21,15 @@ VERDICT_WORDS = {"yes": "Yes", "no": "No", "not_stated": "Not stated", "red_flag
 ROUTE_WORDS = {"iv": "IV infusion", "im": "injection (IM)", "nasal_esketamine": "esketamine nasal spray (Spravato)",
                "nasal_ketamine": "ketamine nasal spray", "oral_sublingual": "tablet / lozenge",
                "at_home": "at home"}
+# The clinics table as patients see it by default: the columns they compare, with plain headers.
+# Every other column stays in the JSON and CSV, and in the table with ?_cv_all=1 (or _col / _nocol).
+PATIENT_COLUMNS = {
+    "name": "Clinic", "tier": "Safety tier", "score": "Score", "city": "City", "state": "State",
+    "physician_led": "Physician in charge?", "monitoring": "Watched during and after?",
+    "screening": "Evaluated first?", "integration_support": "Therapy support?",
+    "at_home_mail_order": "Sends ketamine home?", "price_per_infusion": "Price per infusion",
+}
+INSURANCE_WORDS = {"yes": "Takes insurance", "no": "Self-pay", "spravato": "Spravato only"}
 # Tables where "domain" is the primary key: Datasette links those cells itself.
 DOMAIN_PK_TABLES = {"clinics", "sites"}
 
@@ -82,7 +91,23 @@ def render_cell(row, value, column, table, database, datasette):
             return routes_words(value)
         if column == "credentials":
             return credentials_words(value)
+        if column in ("price_per_infusion", "price_min", "price_max") and isinstance(value, (int, float)):
+            return f"${value:,.0f}" if float(value).is_integer() else f"${value:,.2f}"
+        if column == "price_stated":
+            return "Yes" if value else "No"
+        if column == "takes_insurance":
+            return INSURANCE_WORDS.get(value)
         return None
     if column == "domain" and table not in DOMAIN_PK_TABLES and isinstance(value, str):
         return Markup('<a href="{}">{}</a>').format(scorecard_path(datasette, database, value), value)
     return None
+
+
+@hookimpl
+def extra_template_vars(view_name, table, request):
+    """The clinics table page shows PATIENT_COLUMNS unless every column (or a choice) is asked for."""
+    if view_name != "table" or table != "clinics" or request is None:
+        return None
+    if any(k in request.args for k in ("_cv_all", "_col", "_nocol")):
+        return {"cv_all_columns": True}
+    return {"custom_table_templates": ["_clinics_table.html"], "patient_columns": PATIENT_COLUMNS}

@@ -90,6 +90,8 @@ def fetch(conn, domain: str) -> dict:
                                f"where domain = ? order by id desc limit {HISTORY_LIMIT}", p),
         "changes": _rows(conn, "select question, old, new, at from changes where domain = ? "
                                f"order by id desc limit {CHANGES_LIMIT}", p),
+        "costs": _rows(conn, "select kind, value, amount, amount_max, quote, url from costs "
+                             "where domain = ? order by id", p),
         "reviews": _rows(conn, "select r.question, r.verdict, r.note, r.evidence_url, r.reviewer, r.reviewed_at, "
                                "r.machine_verdict, c.machine_now, c.needs_re_review, "
                                "(select count(*) from reviews o where o.domain = r.domain and o.question = r.question "
@@ -157,6 +159,45 @@ def question_cards(config: dict, data: dict) -> list[dict]:
     return cards
 
 
+# What it costs: one section a kind of fact, in the order a patient asks; words for each value.
+COST_SECTIONS = (
+    ("price_per_infusion", "Price of one infusion or session"),
+    ("price_series", "Price of a series or package"),
+    ("consultation", "First consultation"),
+    ("insurance", "Insurance"),
+    ("hsa_fsa", "HSA / FSA cards"),
+    ("financing", "Financing or payment plans"),
+)
+COST_WORDS = {
+    ("consultation", "free"): "Free", ("insurance", "accepted"): "Takes insurance",
+    ("insurance", "not_accepted"): "Does not take insurance (self-pay)",
+    ("insurance", "spravato"): "Spravato (esketamine) billed to insurance",
+    ("hsa_fsa", "accepted"): "HSA / FSA cards accepted", ("financing", "offered"): "Financing or a payment plan offered",
+}
+
+
+def _money(value) -> str:
+    return f"${value:,.0f}" if float(value).is_integer() else f"${value:,.2f}"
+
+
+def cost_words(row: dict) -> str:
+    """A cost fact in words: "$475", "$700–$1,050", "Free", "Takes insurance"."""
+    amount, high = row.get("amount"), row.get("amount_max")
+    if isinstance(amount, (int, float)) and (row.get("value") != "free"):
+        return _money(amount) + (f"–{_money(high)}" if isinstance(high, (int, float)) else "")
+    return COST_WORDS.get((row.get("kind"), row.get("value"))) or str(row.get("value") or "").replace("_", " ")
+
+
+def cost_sections(rows: list[dict]) -> list[dict]:
+    """The scorecard's "What it costs": every kind of fact, stated (with quotes) or not."""
+    sections = []
+    for kind, title in COST_SECTIONS:
+        facts = [{"words": cost_words(r), "quote": r["quote"], "href": safe_href(r["url"]), "url": r["url"],
+                  "page": page_label(r["url"])} for r in rows if r.get("kind") == kind]
+        sections.append({"kind": kind, "title": title, "facts": facts})
+    return sections
+
+
 async def build_scorecard(datasette, database: str, domain: str, actor: dict | None = None) -> dict | None:
     data = await datasette.get_database(database).execute_fn(lambda conn: fetch(conn, domain))
     clinic = data["clinic"]
@@ -172,6 +213,7 @@ async def build_scorecard(datasette, database: str, domain: str, actor: dict | N
         "tier_meaning": rubric.get("tiers", {}).get(clinic.get("tier"), ""),
         "site": data["site"],
         "questions": question_cards(config, data),
+        "costs": cost_sections(data.get("costs") or []),
         "history": data["history"],
         "changes": data["changes"],
         "clinic_review": review_card(next((r for r in data["reviews"] if r["question"] == "*"), None), {}),

@@ -1,4 +1,4 @@
-"""SQL helpers for the directory: great-circle distance and ZIP code coordinates, all offline."""
+"""SQL helpers for the directory: great-circle distance, ZIP code coordinates (offline), search words."""
 from __future__ import annotations
 
 import math
@@ -47,8 +47,16 @@ def zip_longitude(zip_code) -> float | None:
     return point[1] if point else None
 
 
+def fts_words(text) -> str:
+    """An FTS5 query matching every word typed, each quoted so that no character is FTS syntax."""
+    from datasette.utils import escape_fts
+
+    return escape_fts(str(text or "")) or '""'
+
+
 @hookimpl
 def prepare_connection(conn):
+    conn.create_function("fts_words", 1, fts_words, deterministic=True)
     conn.create_function("distance_miles", 4, distance_miles, deterministic=True)
     conn.create_function("zip_latitude", 1, zip_latitude, deterministic=True)
     conn.create_function("zip_longitude", 1, zip_longitude, deterministic=True)
