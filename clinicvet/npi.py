@@ -115,7 +115,7 @@ class Registry:
         query = urlencode(sorted(params.items()))
         key = f"{self.url}?{query}"
         row = self.db.conn.execute("SELECT body, fetched_at FROM npi_cache WHERE query = ?", [key]).fetchone()
-        if row and row[1] >= now(timedelta(days=self.max_age_days)):
+        if row and self.max_age_days > 0 and row[1] >= now(timedelta(days=self.max_age_days)):
             self.cache_hits += 1
             return json.loads(row[0])
         data = self._fetch(key)
@@ -145,6 +145,8 @@ class Registry:
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
             except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
                 inner = getattr(exc, "reason", exc)
+                if isinstance(inner, ConnectionRefusedError):  # nothing listens there: asking again won't help
+                    raise RegistryError(f"{where}: connection refused") from None
                 reason = "timed out" if isinstance(inner, (socket.timeout, TimeoutError)) else f"unreachable ({inner})"
             else:
                 if not body.strip():
