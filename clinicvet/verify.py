@@ -294,7 +294,7 @@ def domains_due(db: sqlite_utils.Database, max_age_days: float) -> list[str]:
     cutoff = now(timedelta(days=max_age_days))
     return [r[0] for r in db.conn.execute(
         "SELECT DISTINCT domain FROM clinicians WHERE gone_at IS NULL AND (checked_at IS NULL OR checked_at < ? "
-        "OR check_error IS NOT NULL) UNION SELECT domain FROM sites WHERE domain NOT IN (SELECT domain FROM clinicians)",
+        "OR check_error IS NOT NULL)",
         [cutoff])]
 
 
