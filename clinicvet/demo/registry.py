@@ -27,9 +27,20 @@ def _matches(value: str, pattern: str | None) -> bool:
     return fold(value) == fold(pattern)
 
 
-def answer(records: list[dict], query: dict) -> dict:
+def by_last_name(records: list[dict]) -> dict[str, list[dict]]:
+    """Records under their folded last name, so a replay of thousands answers as fast as of ten."""
+    index: dict[str, list[dict]] = {}
+    for r in records:
+        index.setdefault(fold(r.get("basic", {}).get("last_name", "")), []).append(r)
+    return index
+
+
+def answer(records: list[dict], query: dict, index: dict[str, list[dict]] | None = None) -> dict:
     """What the API answers to a query over these records (the fields clinicvet sends)."""
     q = {k: v[0] for k, v in query.items()}
+    last = q.get("last_name") or ""
+    if index is not None and last and not last.endswith("*"):
+        records = index.get(fold(last), [])
     if q.get("version") != "2.1":
         return {"Errors": [{"description": "Version must be 2.1", "field": "version", "number": "04"}]}
     hits = []
@@ -88,7 +99,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
         if fault == "errors":
             return self._send(200, b'{"Errors": [{"description": "No valid search criteria", "number": "04"}]}')
         try:
-            self._send(200, json.dumps(answer(server.records, query)).encode())
+            self._send(200, json.dumps(answer(server.records, query, server.index)).encode())
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
             pass
 
@@ -100,6 +111,7 @@ class RegistrySite(ThreadingHTTPServer):
 
     def __init__(self, records: list[dict], port: int = 0):
         self.records = records
+        self.index = by_last_name(records)
         self.faults: dict[str, list[str]] = {}
         self.requests: list = []
         self.lock = threading.Lock()
