@@ -178,3 +178,19 @@ def test_clinicians_are_kept_across_recrawls(tmp_path, registry_site):
     people = {r["last_name"]: r for r in rows(tmp_path / "v.db", "select * from clinicians")}
     assert people["Marchbanks"]["gone_at"] and people["Marchbanks"]["status"] == "match"
     assert people["Quillfeather"]["gone_at"] is None
+
+
+def test_verify_command_ends_with_one_line_when_the_registry_is_down(tmp_path):
+    from click.testing import CliRunner
+
+    from clinicvet import cli
+    from conftest import free_port
+
+    path = tmp_path / "v.db"
+    make_db(path, ["Ada Quillfeather, MD", "Bram Oxenholm, MD", "Cora Marchbanks, FNP-C"]).conn.close()
+    result = CliRunner().invoke(cli.cli, ["verify", "--db", str(path), "--silent",
+                                          "--registry-url", f"http://127.0.0.1:{free_port()}/api/"])
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: verify: NPI registry unavailable, stopped after 0 of 3 clinicians")
+    assert "connection refused" in last and "earlier answers kept" in last
