@@ -95,6 +95,7 @@ class Candidate:
     npi: str
     name: str
     credential: str
+    name_relation: str
     taxonomies: list[dict]
     location_state: str | None
     status: str | None
@@ -125,29 +126,33 @@ class Candidate:
         return any((t.get("code") or "").startswith("207L") for t in self.taxonomies)
 
 
-def candidate(result: dict) -> Candidate:
+def candidate(result: dict, relation: str = "same") -> Candidate:
     """An API result (or an imported NPPES row in the same shape) as a Candidate."""
     basic = result.get("basic") or {}
     location = next((a for a in result.get("addresses") or [] if a.get("address_purpose") == "LOCATION"), {})
     name = " ".join(x for x in (basic.get("first_name"), basic.get("middle_name"), basic.get("last_name")) if x)
     return Candidate(npi=str(result.get("number")), name=name.title() if name.isupper() else name,
-                     credential=basic.get("credential") or "", taxonomies=list(result.get("taxonomies") or []),
+                     credential=basic.get("credential") or "", name_relation=relation, taxonomies=list(result.get("taxonomies") or []),
                      location_state=location.get("state"), status=basic.get("status"),
                      last_updated=basic.get("last_updated"))
 
 
-def same_person_name(c: Clinician, result: dict) -> bool:
-    """Same last name, and the same first name, or one an initial or the start (3+ letters) of the other."""
+def first_name_relation(c: Clinician, result: dict) -> str | None:
+    """How a registry record's name relates to the site's: 'same' (same last and first name), 'initial'
+    (one first name is an initial of the other), 'longer' (one is the start, 3+ letters, of the other:
+    Ben / Benjamin), or None (another person)."""
     basic = result.get("basic") or {}
     if fold(basic.get("last_name") or "") != fold(c.last_name):
-        return False
+        return None
     site, reg = fold(c.first_name), fold(basic.get("first_name") or "")
     if not site or not reg:
-        return False
+        return None
+    if site == reg:
+        return "same"
     if len(site) == 1 or len(reg) == 1:
-        return site[0] == reg[0]
+        return "initial" if site[0] == reg[0] else None
     short, long_ = sorted((site, reg), key=len)
-    return site == reg or (len(short) >= 3 and long_.startswith(short))
+    return "longer" if len(short) >= 3 and long_.startswith(short) else None
 
 
 @dataclass
@@ -205,6 +210,10 @@ def grade(c: Clinician, state: str | None, in_state: list[Candidate], elsewhere:
     if fold(c.last_name) in common_surnames() or len(fold(c.first_name)) == 1:
         return Grade("ambiguous", f"One {one.name} is in the NPI registry in {where} ({one.words()}), but the name is "
                      "too common to be sure it is the same person: ask the clinic.", candidates=in_state, searched=searched)
+    if one.name_relation != "same":
+        return Grade("ambiguous", f"The NPI registry has one {one.name} in {where} ({one.words()}); the site writes "
+                     f"{c.name}, so it may or may not be the same person: ask the clinic.",
+                     candidates=in_state, searched=searched)
     if not _agrees(c.family, one):
         return Grade("ambiguous", f"The one {one.name} in the NPI registry in {where} is listed as {one.words()}, "
                      f"not as the site's {says}: ask the clinic.", candidates=in_state, searched=searched)
@@ -217,15 +226,23 @@ def look_up(registry, c: Clinician, state: str | None) -> Grade:
     """Search the clinic's state first, then nationwide; grade what comes back."""
     def found(params):
         data = registry.search(params)
-        return [candidate(r) for r in data.get("results", [])
-                if r.get("enumeration_type", "NPI-1") == "NPI-1" and same_person_name(c, r)]
+        out = []
+        for r in data.get("results", []):
+            relation = first_name_relation(c, r)
+            if relation and r.get("enumeration_type", "NPI-1") == "NPI-1":
+                out.append(candidate(r, relation))
+        return out
 
     in_state, elsewhere, searched = [], [], "nationwide"
     if state:
         in_state = [x for x in found(name_query(c.first_name, c.last_name, state)) if x.in_state(state)]
         searched = state
     if not in_state:
-        elsewhere = [x for x in found(name_query(c.first_name, c.last_name, None)) if not x.in_state(state)]
+        everywhere = found(name_query(c.first_name, c.last_name, None))
+        # The API's state is the practice address; a record licensed here but practising elsewhere
+        # (telehealth) only comes back nationwide, and counts as in the clinic's state.
+        in_state = [x for x in everywhere if x.in_state(state)]
+        elsewhere = [x for x in everywhere if not x.in_state(state)]
         searched = f"{state}, then nationwide" if state else "nationwide"
     return grade(c, state, in_state, elsewhere, searched)
 

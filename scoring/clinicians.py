@@ -21,6 +21,8 @@ _BLOG = re.compile(r"/(?:blog|news|journal|articles?|posts?|in-the-news|press)(?
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _WORD = rf"[{_UPPER}][\w'’.-]*"
 _DR = r"(?:Dr|Dra)\.\s?"
+# Role words by which a site presents a "Dr." without credential letters as a physician.
+PHYSICIAN_ROLES = {"anesthesiologist", "psychiatrist", "emergency physician", "supervising physician"}
 
 
 @dataclass
@@ -153,6 +155,8 @@ def _make(name_raw: str, creds: str | None, lines: list[str], i: int, start: int
         return None  # only unknown capitals ("Pittsburgh, PA" is caught above; "Acme, LLC" here)
     context = card if card is not None else _context(lines, i, start)
     roles = _roles(context)
+    if family is None and doctor and set(roles) & PHYSICIAN_ROLES:
+        family = "physician"  # "Dr. X, a board-certified anesthesiologist": the site presents a physician
     return Clinician(name=name, first_name=first, last_name=last, credential=creds, family=family,
                      roles=roles, leader=bool(vocabulary().leader.search(context)), doctor_title=doctor,
                      quote=lines[i].strip() if card is None else card.replace("\n", " · "), url=url)

@@ -26,7 +26,7 @@ CASES = [
     ("Deshawn Pruitt, RN & Kaylee Ortiz, RN", [("Deshawn Pruitt", "RN", "rn", set(), False),
                                               ("Kaylee Ortiz", "RN", "rn", set(), False)]),
     ("Every infusion is given by Dr. Elena Marchetti, a board-certified anesthesiologist.",
-     [("Elena Marchetti", None, None, {"anesthesiologist"}, False)]),
+     [("Elena Marchetti", None, "physician", {"anesthesiologist"}, False)]),
     ("Dra. Lucía Ybarra Montes, MD", [("Lucía Ybarra Montes", "MD", "physician", set(), False)]),
     # Not people: places, testimonials, outside experts.
     ("Visit us at 8 Main St, Silver Spring, MD 20910", []),

@@ -33,6 +33,9 @@ RECORDS = [
     person("1000000005", "Dev", "Arkwright", "MD", "TX", "207Q00000X", "Family Medicine"),
     person("1000000006", "Emil", "Smith", "MD", "TX", "2084P0800X", "Psychiatry"),
     person("1000000007", "Faye", "Lindqvar", "CRNA", "OK", "367500000X", "Nurse Anesthetist"),
+    person("1000000011", "Benjamin", "Okonjoe", "FNP-C", "TX", "363LF0000X", "Nurse Practitioner, Family"),
+    # Practises in Colorado, licensed in Texas too (telehealth): the state search misses it, nationwide finds it.
+    person("1000000012", "Gita", "Farrowmere", "MD", "CO", "2084P0800X", "Psychiatry", license_state="TX"),
 ]
 # Site text -> (expected status, words the answer contains).
 CASES = {
@@ -44,6 +47,8 @@ CASES = {
     "Dev Arkwright, MD, board-certified anesthesiologist": ("mismatch", "The site says anesthesiologist; the registry lists Family Medicine"),
     "Emil Smith, MD — Psychiatrist": ("ambiguous", "too common"),
     "Faye Lindqvar, CRNA": ("not_found", "1 record under this name elsewhere: OK"),
+    "Ben Okonjoe, FNP-C": ("ambiguous", "the site writes Ben Okonjoe, so it may or may not be the same person"),
+    "Gita Farrowmere, MD — Psychiatrist": ("match", "Found in the NPI registry: Psychiatry, licensed in Texas"),
 }
 
 

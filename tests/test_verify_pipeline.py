@@ -150,3 +150,10 @@ def test_crawled_clinician_text_is_escaped_on_the_scorecard(demo_db, tmp_path):
     assert status == 200
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page and 'href="javascript:' not in page and "<b>" not in page
+
+
+def test_npi_in_the_clinicians_table_links_to_the_registry(demo_datasette):
+    db = next(d["name"] for d in demo_datasette.json("/-/databases.json") if not d["name"].startswith("_"))
+    status, page = demo_datasette.get(f"/{db}/clinicians?status=match&name=Eleanor+Whitcombe")
+    assert status == 200
+    assert '<a href="https://npiregistry.cms.hhs.gov/provider-view/1990000001" rel="nofollow noopener">1990000001</a>' in page

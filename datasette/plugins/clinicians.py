@@ -6,9 +6,11 @@ import json
 import logging
 import re
 import sqlite3
+from urllib.parse import urlsplit
 
 from datasette import hookimpl
 from datasette.utils import urlsafe_components
+from markupsafe import Markup
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,14 @@ STATUS_WORDS = {"match": "Found in the registry", "ambiguous": "More than one po
 def profile_href(npi) -> str | None:
     """The public registry page of an NPI; None unless it is ten digits."""
     return PROFILE_URL.format(npi=npi) if isinstance(npi, str) and re.fullmatch(r"\d{10}", npi) else None
+
+
+def page_href(url) -> str | None:
+    """A crawled page URL when it is safe as an href (http or https, no quotes or spaces), else None."""
+    if not isinstance(url, str) or any(ord(ch) < 33 or ch in "\"'<>`\\" for ch in url):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def _rows(conn, sql: str, params) -> list[dict]:
@@ -44,9 +54,19 @@ def fetch(conn, domain: str) -> dict:
             p["roles"] = []
         p["status_words"] = STATUS_WORDS.get(p.get("status"), "Not checked yet")
         p["npi_href"] = profile_href(p.get("npi"))
+        p["page_href"] = page_href(p.get("url"))
         p["candidates_list"] = [{**c, "href": profile_href(c["npi"])} for c in cands if c["person"] == p["person"]]
     checked = any(p.get("status") == "match" and p.get("family") == "physician" and p.get("leader") for p in people)
     return {"people": people, "registry_checked_physician": checked}
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """An NPI in the clinicians tables links to its public registry page."""
+    if column != "npi" or table not in ("clinicians", "npi_candidates"):
+        return None
+    href = profile_href(value)
+    return Markup('<a href="{}" rel="nofollow noopener">{}</a>').format(href, value) if href else None
 
 
 @hookimpl
