@@ -195,6 +195,14 @@ def grade(c: Clinician, state: str | None, in_state: list[Candidate], elsewhere:
         return Grade("ambiguous", f"{len(in_state)} people named {c.name} are in the NPI registry in {where}; "
                      "we cannot tell which one works here: ask the clinic.", candidates=in_state, searched=searched)
     one = in_state[0]
+    # A common or not-quite-same name gives no confident answer either way, so no mismatch either.
+    if fold(c.last_name) in common_surnames() or len(fold(c.first_name)) == 1:
+        return Grade("ambiguous", f"One {one.name} is in the NPI registry in {where} ({one.words()}), but the name is "
+                     "too common to be sure it is the same person: ask the clinic.", candidates=in_state, searched=searched)
+    if one.name_relation != "same":
+        return Grade("ambiguous", f"The NPI registry has one {one.name} in {where} ({one.words()}); the site writes "
+                     f"{c.name}, so it may or may not be the same person: ask the clinic.",
+                     candidates=in_state, searched=searched)
     says = c.credential or ("Dr." if c.doctor_title else "")
     if c.family == "physician" and "physician" not in one.families and one.families:
         kind = next((FAMILY_WORDS[f] for f in ("np", "crna", "pa", "rn") if f in one.families),
@@ -207,13 +215,6 @@ def grade(c: Clinician, state: str | None, in_state: list[Candidate], elsewhere:
         return Grade("mismatch", f"The site says anesthesiologist; the registry lists {one.words()} under this name "
                      f"in {where}. It may be another person or an old record: an advocate will check.",
                      npi=one.npi, candidates=in_state, searched=searched)
-    if fold(c.last_name) in common_surnames() or len(fold(c.first_name)) == 1:
-        return Grade("ambiguous", f"One {one.name} is in the NPI registry in {where} ({one.words()}), but the name is "
-                     "too common to be sure it is the same person: ask the clinic.", candidates=in_state, searched=searched)
-    if one.name_relation != "same":
-        return Grade("ambiguous", f"The NPI registry has one {one.name} in {where} ({one.words()}); the site writes "
-                     f"{c.name}, so it may or may not be the same person: ask the clinic.",
-                     candidates=in_state, searched=searched)
     if not _agrees(c.family, one):
         return Grade("ambiguous", f"The one {one.name} in the NPI registry in {where} is listed as {one.words()}, "
                      f"not as the site's {says}: ask the clinic.", candidates=in_state, searched=searched)

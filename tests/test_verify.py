@@ -36,6 +36,7 @@ RECORDS = [
     person("1000000011", "Benjamin", "Okonjoe", "FNP-C", "TX", "363LF0000X", "Nurse Practitioner, Family"),
     # Practises in Colorado, licensed in Texas too (telehealth): the state search misses it, nationwide finds it.
     person("1000000012", "Gita", "Farrowmere", "MD", "CO", "2084P0800X", "Psychiatry", license_state="TX"),
+    person("1000000013", "Hal", "Garcia", "FNP-C", "TX", "363LF0000X", "Nurse Practitioner, Family"),
 ]
 # Site text -> (expected status, words the answer contains).
 CASES = {
@@ -49,6 +50,8 @@ CASES = {
     "Faye Lindqvar, CRNA": ("not_found", "1 record under this name elsewhere: OK"),
     "Ben Okonjoe, FNP-C": ("ambiguous", "the site writes Ben Okonjoe, so it may or may not be the same person"),
     "Gita Farrowmere, MD — Psychiatrist": ("match", "Found in the NPI registry: Psychiatry, licensed in Texas"),
+    # A common name: one NP of that name in Texas is no ground for a mismatch.
+    "Hal Garcia, MD — Medical Director": ("ambiguous", "too common"),
 }
 
 
