@@ -21,6 +21,18 @@ from bench.webgen import generate  # noqa: E402
 from clinicvet.demo.server import SiteHandler, SiteServer  # noqa: E402
 
 BIN = Path(sys.executable).parent
+_REGISTRY = None
+
+
+def registry_url() -> str:
+    """A local NPI registry replay holding nobody, started once: run and recrawl include verify, and a
+    benchmark must never send the generated clinics' names to the real registry."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from clinicvet.demo.registry import start_registry
+
+        _REGISTRY = start_registry([])
+    return _REGISTRY.url
 
 
 class CountingHandler(SiteHandler):
@@ -52,7 +64,7 @@ def serve(root: Path) -> SiteServer:
 
 def run(command: str, seeds: Path, db: Path, server: SiteServer, extra: list[str]) -> dict:
     server.bytes_sent = 0
-    env = {**os.environ, "http_proxy": server.url, "no_proxy": ""}
+    env = {**os.environ, "http_proxy": server.url, "no_proxy": "", "CLINICVET_NPI_URL": registry_url()}
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([str(BIN / "clinicvet"), command, "--seeds", str(seeds), "--db", str(db), "--silent", *extra],

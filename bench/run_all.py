@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import lxml.html  # noqa: E402
 
-from bench import crawl_bench, datasette_bench, recrawl_bench  # noqa: E402
+from bench import crawl_bench, datasette_bench, recrawl_bench, verify_bench  # noqa: E402
 from bench.webgen import generate  # noqa: E402
 from crawler import settings as shipped  # noqa: E402
 from crawler.extract import extract_page  # noqa: E402
@@ -136,6 +136,9 @@ def measure(args: argparse.Namespace, tmp: Path, started: float) -> dict:
     finally:
         server.shutdown()
 
+    r["verify"] = verify_bench.run(tmp, args.sites)
+    log(f"clinicvet verify: {r['verify']['first']['seconds']:.0f} s", started)
+
     r["scrapy_bench_pages_per_s"] = crawl_bench.scrapy_bench()
     log("scrapy bench done", started)
 
@@ -197,6 +200,13 @@ def tables(r: dict) -> str:
          f"{fast['seconds']:.0f} s (recrawl includes its re-score + publish; "
          f"{re_['seconds'] / first_pipeline:.0%} of crawl+score+publish)"),
     ]
+    if "verify" in r:
+        v = r["verify"]
+        rows.append(("verify (`clinicvet verify`)", f"{v['sites']:,} clinics, {v['planted']['clinicians']:,} named "
+                     "clinicians, NPI registry replay on 127.0.0.1",
+                     f"**{v['first']['requests_per_clinic']:.2f} requests/clinic**, {v['first']['seconds']:.1f} s wall",
+                     f"{v['first']['ms_per_clinic']:.1f} ms/clinic; again with every answer cached: "
+                     f"{v['second']['requests']} requests, {v['second']['seconds']:.1f} s (`bench/verify_bench.py`)"))
     out = ["| stage | measured on | result | notes |", "|---|---|---|---|"]
     out += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
     ds = r["datasette"]

@@ -126,6 +126,71 @@ def do_publish(db_path: str) -> None:
     click.echo(f"publish: {summary['clinics']} clinics, {summary['located']} located on the map", err=True)
 
 
+def do_verify(db_path: str, registry_url: str | None = None, nppes_file: str | None = None,
+              domains: list[str] | None = None, fatal: bool = True, silent: bool = False) -> dict | None:
+    """Run verify; errors end the command when fatal, else they are reported in one line and the run goes on."""
+    from clinicvet.db import open_db
+    from clinicvet.npi import LocalRegistry, NppesFileError, Registry, registry_url as default_url
+    from clinicvet.verify import RegistryUnavailable, verify_db
+
+    if domains is not None and not domains:
+        click.echo("verify: no clinic changed or due, nothing to check", err=True)
+        return None
+    db = open_db(db_path)
+    if nppes_file:
+        try:
+            counts = import_nppes_file(db, nppes_file)
+        except NppesFileError as exc:
+            fail(str(exc))
+        click.echo(f"verify: {nppes_file}: {counts['rows']} rows, {counts['individuals']} individuals, "
+                   f"{counts['kept']} kept (names the clinics give)", err=True)
+        registry = LocalRegistry(db)
+    else:
+        registry = Registry(db, url=default_url(registry_url))
+    progress = None
+    if not silent and sys.stderr.isatty():
+        def progress(done, total):
+            click.echo(f"\rverify: clinics {done}/{total}", nl=False, err=True)
+    try:
+        summary = verify_db(db, registry, domains=domains, progress=progress)
+    except RegistryUnavailable as exc:
+        s = exc.summary
+        message = (f"verify: NPI registry unavailable, stopped after {s['checked']} of {s['clinicians']} clinicians "
+                   f"named so far (earlier answers kept): {exc}")
+        if fatal:
+            fail(message)
+        click.echo(message, err=True)
+        return s
+    finally:
+        if progress:
+            click.echo(err=True)
+    click.echo(f"verify: {summary['clinics']} clinics, {summary['clinicians']} clinicians named: "
+               f"{summary['match']} match, {summary['ambiguous']} ambiguous, {summary['not_found']} not found, "
+               f"{summary['mismatch']} mismatch; {summary['requests']} registry requests"
+               f" ({registry.cache_hits} answers from the cache)", err=True)
+    if summary["errors"]:
+        message = (f"verify: {summary['errors']} lookups failed (earlier answers kept): {summary['first_error']}")
+        if fatal:
+            fail(message)
+        click.echo(message, err=True)
+    return summary
+
+
+def import_nppes_file(db, path: str) -> dict:
+    from clinicvet.npi import import_nppes
+    from clinicvet.verify import last_names
+
+    return import_nppes(db, path, last_names=last_names(db))
+
+
+def verify_options(fn):
+    """The registry options of commands that run verify."""
+    fn = click.option("--no-verify", is_flag=True, help="Skip the NPI registry check.")(fn)
+    fn = click.option("--registry-url", metavar="URL",
+                      help="NPI registry API (default: $CLINICVET_NPI_URL, else the CMS NPPES API).")(fn)
+    return fn
+
+
 def datasette_command(db_path: str, port: int, host: str = "127.0.0.1") -> list[str]:
     """The datasette command line that serves db_path with the project's metadata, templates and plugins."""
     return [sys.executable, "-m", "datasette", "serve", str(db_path),
@@ -208,13 +273,30 @@ def serve(db_path, port, host):
 
 
 @cli.command()
+@DB_OPTION
+@click.option("--registry-url", metavar="URL",
+              help="NPI registry API (default: $CLINICVET_NPI_URL, else the CMS NPPES API).")
+@click.option("--nppes-file", type=click.Path(exists=True, dir_okay=False),
+              help="Read the monthly NPPES data file (CSV) instead of asking the API.")
+@click.option("--silent", is_flag=True, help="No progress output.")
+def verify(db_path, registry_url, nppes_file, silent):
+    """Look up the clinicians each clinic names in the national NPI registry."""
+    if not Path(db_path).exists():
+        fail(f"{db_path}: no such database; run `clinicvet crawl` first")
+    do_verify(db_path, registry_url, nppes_file, silent=silent)
+
+
+@cli.command()
 @SEEDS_OPTION
 @DB_OPTION
 @crawl_options
-def run(db_path, seeds_file, **options):
-    """Crawl, score and publish in one go."""
+@verify_options
+def run(db_path, seeds_file, registry_url, no_verify, **options):
+    """Crawl, score, check named clinicians in the NPI registry and publish in one go."""
     do_crawl(db_path, seeds_file, "crawl", **options)
     do_score(db_path)
+    if not no_verify:
+        do_verify(db_path, registry_url, fatal=False, silent=options.get("silent"))
     do_publish(db_path)
 
 
@@ -224,7 +306,8 @@ def run(db_path, seeds_file, **options):
 @crawl_options
 @click.option("--recheck-dead-links-after", "dead_link_days", type=click.FloatRange(0), metavar="DAYS",
               help="Ask a link that answered 404/410 again only this many days later (default 7; 0: every time).")
-def recrawl(db_path, seeds_file, **options):
+@verify_options
+def recrawl(db_path, seeds_file, registry_url, no_verify, **options):
     """Recrawl incrementally, re-score changed sites and publish; exit 1 with a reason if anything failed."""
     summary = do_crawl(db_path, seeds_file, "recrawl", **options)
     from clinicvet.db import open_db
@@ -237,7 +320,17 @@ def recrawl(db_path, seeds_file, **options):
         WHERE c.scored_at IS NULL OR EXISTS (
             SELECT 1 FROM pages p WHERE p.domain = s.domain AND (p.fetched_at > c.scored_at OR p.gone_at > c.scored_at))""")]
     db.conn.close()
-    do_score(db_path, sorted(set(summary.changed_domains) | set(outdated)))
+    changed = sorted(set(summary.changed_domains) | set(outdated))
+    do_score(db_path, changed)
+    if not no_verify:
+        # A registry failure never fails the recrawl: reported in one line, earlier answers kept.
+        from clinicvet.npi import CACHE_DAYS
+        from clinicvet.verify import domains_due
+
+        db = open_db(db_path)
+        due = sorted(set(changed) | set(domains_due(db, CACHE_DAYS)))
+        db.conn.close()
+        do_verify(db_path, registry_url, domains=due, fatal=False, silent=options.get("silent"))
     do_publish(db_path)
     if summary.failed_sites:
         first = summary.failed_sites[0]
@@ -254,11 +347,16 @@ def demo(db_path, port, no_serve):
     from clinicvet.demo import SEEDS_FILE, SITES_DIR
     from clinicvet.demo.server import start_in_thread
 
+    from clinicvet.demo.registry import start_registry
+
     web = start_in_thread(SITES_DIR)
+    registry = start_registry()
     os.environ.update(http_proxy=web.url, HTTP_PROXY=web.url, no_proxy="", NO_PROXY="")
-    click.echo(f"demo web of {len(list(SITES_DIR.iterdir()))} sites on {web.url}", err=True)
+    click.echo(f"demo web of {len(list(SITES_DIR.iterdir()))} sites on {web.url}; "
+               f"NPI registry replay (fictional people) on {registry.url}", err=True)
     do_crawl(db_path, str(SEEDS_FILE), "crawl", delay=0.0)
     do_score(db_path)
+    do_verify(db_path, registry.url, fatal=False)
     do_publish(db_path)
     if no_serve:
         return

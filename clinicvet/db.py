@@ -69,6 +69,8 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
         "price_stated": int,    # 1 when the site states a price per infusion or of a series
         "takes_insurance": str,  # yes | no | spravato (Spravato billed to insurance) | NULL: not stated
         "price_min": float, "price_max": float,  # range of the per-infusion prices stated (USD)
+        "registry_checked_physician": int,  # verify: 1 when a named physician leader matched the NPI registry
+        "registry_mismatch": int,           # verify: 1 when a named clinician's credential differs from the registry's
     }, "domain"),
     # What each clinic's pages say it costs: one row a fact, with the quote and page it came from.
     # kind: price_per_infusion | price_series | consultation | insurance | hsa_fsa | financing.
@@ -89,6 +91,30 @@ TABLES: dict[str, tuple[dict, str | tuple]] = {
     # Each host's robots.txt as the crawler last got it (not 5xx, not a failed fetch): a crawl
     # reuses it for CLINICVET_ROBOTS_MAX_AGE (24 h, as RFC 9309 allows) instead of asking again.
     "robots": ({"netloc": str, "status": int, "body": bytes, "fetched_at": str}, "netloc"),
+    # verify: every clinician a clinic's pages name, one row a person, kept across recrawls (gone_at when
+    # no longer named), with the NPI registry's answer: status match | ambiguous | not_found | mismatch
+    # (NULL: not checked yet). check_error is the last lookup's failure; the answer before it stays.
+    "clinicians": ({
+        "domain": str, "person": str, "name": str, "first_name": str, "last_name": str,
+        "credential": str, "family": str, "roles": str, "leader": int, "quote": str, "url": str,
+        "first_seen_at": str, "last_seen_at": str, "gone_at": str,
+        "status": str, "npi": str, "answer": str, "candidates": int, "searched": str,
+        "checked_at": str, "check_error": str, "mismatch_since": str,
+    }, ("domain", "person")),
+    # verify: each registry record found under a clinician's name, as the registry gave it.
+    "npi_candidates": ({
+        "domain": str, "person": str, "npi": str, "name": str, "credential": str, "taxonomies": str,
+        "primary_code": str, "primary_words": str, "family": str, "license_states": str,
+        "location_state": str, "status": str, "last_updated": str, "fetched_at": str,
+        "in_state": int, "consistent": int,
+    }, ("domain", "person", "npi")),
+    # verify: the registry's answer to each query, reused for 30 days (clinicvet.npi.CACHE_DAYS).
+    "npi_cache": ({"query": str, "fetched_at": str, "result_count": int, "body": str}, "query"),
+    # verify --nppes-file: individuals from the NPPES data file (names folded), each as an API result.
+    "npi_records": ({
+        "npi": str, "last_name": str, "first_name": str, "state": str, "license_states": str,
+        "record": str, "source": str, "imported_at": str,
+    }, "npi"),
     # Small facts the stages keep about their own work (e.g. what the search index was built from).
     "meta": ({"key": str, "value": str}, "key"),
     # Advocates' reviews; crawling and scoring only read them. A new review of the same clinic and
@@ -142,6 +168,12 @@ WHERE r.superseded_by IS NULL""",
   WHERE v.confidence < 0.6
     AND NOT EXISTS (SELECT 1 FROM current_reviews r WHERE r.domain = v.domain AND r.question = v.question)
   UNION ALL
+  SELECT cl.domain, 'physician_led', 'registry mismatch', cl.name || ': ' || coalesce(cl.answer, ''), cl.mismatch_since
+  FROM clinicians cl
+  WHERE cl.status = 'mismatch' AND cl.gone_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM current_reviews r WHERE r.domain = cl.domain AND r.question = 'physician_led'
+                    AND r.reviewed_at >= cl.mismatch_since)
+  UNION ALL
   SELECT c.domain, '*', 'never reviewed', 'no advocate has reviewed this clinic yet',
          coalesce((SELECT min(h.scored_at) FROM score_history h WHERE h.domain = c.domain), c.scored_at)
   FROM clinics c WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.domain = c.domain)
@@ -157,7 +189,7 @@ INDEXES = [
     ("pages", ["domain"]), ("fetch_log", ["crawl_id"]), ("fetch_log", ["at"]), ("evidence", ["domain", "question"]),
     ("score_history", ["domain"]), ("costs", ["domain"]), ("changes", ["domain"]), ("changes", ["at"]),
     ("clinics", ["state", "city"]), ("clinics", ["tier"]), ("verdicts", ["question", "verdict"]),
-    ("reviews", ["domain", "question"]),
+    ("reviews", ["domain", "question"]), ("clinicians", ["status"]), ("npi_records", ["last_name", "first_name"]),
 ]
 
 

@@ -119,6 +119,18 @@ def crawl_requests(command: str, db, server, *extra) -> list[tuple[str, str]]:
     return list(server.requests)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def npi_replay():
+    """The demo's NPI registry replay (fictional people) on 127.0.0.1; every clinicvet command the tests
+    run reaches it through CLINICVET_NPI_URL, so no test ever asks the real registry."""
+    from clinicvet.demo.registry import start_registry
+
+    server = start_registry()
+    os.environ["CLINICVET_NPI_URL"] = server.url
+    yield server
+    server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def demo_web():
     """The bundled demo web, served on a free port; yields the server (its .url is the proxy)."""
