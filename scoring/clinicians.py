@@ -159,7 +159,7 @@ def _make(name_raw: str, creds: str | None, lines: list[str], i: int, start: int
         family = "physician"  # "Dr. X, a board-certified anesthesiologist": the site presents a physician
     return Clinician(name=name, first_name=first, last_name=last, credential=creds, family=family,
                      roles=roles, leader=bool(vocabulary().leader.search(context)), doctor_title=doctor,
-                     quote=lines[i].strip() if card is None else card.replace("\n", " · "), url=url)
+                     quote=lines[i].strip() if card is None else card, url=url)
 
 
 def _from_page(page: Page) -> list[Clinician]:

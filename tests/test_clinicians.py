@@ -54,3 +54,19 @@ def test_one_row_a_person_across_pages_and_blog_pages_skipped():
     found = named_clinicians(pages)
     assert [(c.name, c.credential) for c in found] == [("Henrik Aasen", "MD")]
     assert {"anesthesiologist", "founder"} <= set(found[0].roles) and found[0].doctor_title
+
+
+def test_every_clinician_quote_is_verbatim_in_its_page():
+    from conftest import CORPUS
+    from scoring.corpus import load_corpus_pages
+
+    if not CORPUS.exists():
+        pytest.skip(f"labelled corpus not found at {CORPUS}")
+    wrong, count = [], 0
+    for pages in load_corpus_pages(CORPUS).values():
+        texts = {p.url: p.text for p in pages}
+        for c in named_clinicians(pages):
+            count += 1
+            if c.quote not in texts[c.url]:
+                wrong.append((c.url, c.quote[:60]))
+    assert count > 100 and not wrong, wrong[:5]
