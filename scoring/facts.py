@@ -1,4 +1,4 @@
-"""Clinic facts from a site's pages: name, phone, address, routes, price, staff credentials."""
+"""Clinic facts from a site's pages: name, phone, address, routes, staff credentials (costs: scoring/costs.py)."""
 from __future__ import annotations
 
 import re
@@ -50,16 +50,6 @@ _CRED_HINT = re.compile(rf",[^\S\n]*(?:{_CRED_ALT})(?![\w-])")
 _PHONE = re.compile(r"\(?\b(\d{3})\)?[\s.-]{0,2}(\d{3})[\s.-](\d{4})\b")
 _CITY_LINE = re.compile(r"(?:^|,\s*|[·|•]\s*)([A-Z][A-Za-z .'-]+),\s*([A-Z]{2})\s+(\d{5})(?:-\d{4})?\b")
 _STREET = re.compile(r"(?:^|(?<=[\s:·|]))\d+[A-Za-z]?\s+[A-Z0-9][\w .'-]*?(?:,\s*(?:Suite|Ste\.?|Unit|#)\s*[\w-]+)?$")
-_PRICE = re.compile(r"\$\s?(\d{1,2},?\d{3}|\d{3})(?:\.\d\d)?")
-_PRICE_FOR = re.compile(r"\b(?:infusions?|IV|session|treatment|drip|dose|dosing|injection|IM)\b", re.I)
-_PRICE_NOT = re.compile(r"\b(?:month|monthly|series|membership|package|program|bundle|course|"
-                        r"consult\w*|hydration|NAD|vitamin|deposit|cancel\w*|fee|evaluation|"
-                        r"six|pack|cohort|late|preparation|integration|therapy|intake|slow|"
-                        r"longer|extended)\b|/\s?mo", re.I)
-_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+")
-_AMOUNT_START = re.compile(r"(?=\$\s?\d)")
-_PRICE_INFUSION = re.compile(r"\binfusion|\bIV\b", re.I)
-_PRICE_SINGLE = re.compile(r"\b(?:single|per|each|one|an infusion|a session)\b", re.I)
 _ORG_TYPES = ("MedicalClinic", "MedicalBusiness", "LocalBusiness", "Organization", "Physician",
               "MedicalOrganization", "HealthAndBeautyBusiness", "DaySpa", "Psychiatric")
 _BLOG = re.compile(r"/(?:blog|news|journal|articles?|posts?|in-the-news|press)(?:/|\.html|$)")
@@ -75,7 +65,6 @@ class Facts:
     state: str | None = None
     zip: str | None = None
     routes: list[str] = field(default_factory=list)
-    price_per_infusion: float | None = None
     credentials: list[dict] = field(default_factory=list)  # [{"name", "credentials", "url", "quote"}]
     unnamed_leader: bool = False  # a "Dr." or medical director named without a credential read
 
@@ -132,46 +121,6 @@ def _address_from_text(lines: list[str], facts: Facts) -> None:
         facts.zip = facts.zip or m.group(3)
         facts.street = facts.street or (street.group(0).strip() if street else None)
         return
-
-
-def _price(lines: list[str]) -> float | None:
-    best: tuple[int, float] | None = None
-    seen = set()
-    for i, line in enumerate(lines):
-        if "$" not in line:
-            continue
-        # A line read before (a price in the footer of every page) gives nothing new: the best
-        # price only changes for a strictly better rank.
-        key = (line, lines[i - 1] if i and line.lstrip().startswith("$") else None)
-        if key in seen:
-            continue
-        seen.add(key)
-        short = len(line) < 40
-        for part in ([line] if short else _CLAUSE_END.split(line)):
-            if "$" not in part:
-                continue
-            # Each amount is read with the words up to the next amount, not the whole sentence.
-            pieces = _AMOUNT_START.split(part)
-            for j, piece in enumerate(pieces):
-                if "$" not in piece:
-                    continue  # no amount to read in it
-                lead = pieces[j - 1] if j and not pieces[j - 1].lstrip().startswith("$") else ""
-                prev = lines[i - 1] + " " if i and line.lstrip().startswith("$") else ""
-                best = _best_price(piece, prev + lead + piece, best)
-    return best[1] if best else None
-
-
-def _best_price(part: str, context: str, best: tuple[int, float] | None):
-    if not _PRICE_FOR.search(context) or _PRICE_NOT.search(context):
-        return best
-    for m in _PRICE.finditer(part):
-        value = float(m.group(1).replace(",", ""))
-        if not 100 <= value <= 3000:
-            continue
-        rank = (0 if _PRICE_INFUSION.search(context) else 2) + (0 if _PRICE_SINGLE.search(context) else 1)
-        if best is None or rank < best[0]:
-            best = (rank, value)
-    return best
 
 
 def staff_credentials(pages: list[Page]) -> list[dict]:
@@ -247,7 +196,6 @@ def extract_facts(pages: list[Page], own_text: str, credentials: list[dict] | No
         title = re.split(r"\s[|–—·-]\s", home[0].title or "")[0].strip()
         facts.name = title or None
     facts.routes = [r for r, rx in ROUTES.items() if rx.search(own_text)]
-    facts.price_per_infusion = _price(lines)
     facts.credentials = staff_credentials(pages) if credentials is None else credentials
     # Only a staff list without an MD or DO needs the question (see verdict.staff_hit).
     if facts.credentials and not any({"MD", "DO"} & set(p["credentials"]) for p in facts.credentials):

@@ -211,12 +211,12 @@ def _write_site(db, site: dict, result: SiteScore, at: str, rubric: Rubric) -> t
         "score": score, "red_flag": int(red), **shown,
         "street": f.street, "city": f.city or site.get("city"), "state": f.state or site.get("state"),
         "zip": f.zip, "phone": f.phone, "routes": json.dumps(_routes(f.routes, red)),
-        "price_per_infusion": f.price_per_infusion, "credentials": json.dumps([{"name": p["name"], "credentials": p["credentials"]} for p in f.credentials]),
+        "credentials": json.dumps([{"name": p["name"], "credentials": p["credentials"]} for p in f.credentials]),
         "site_url": site.get("seed_url") or f"https://{domain}/", "site_status": site.get("status"),
         "last_crawled_at": site.get("last_success_at"), "scored_at": at,
         "rubric_version": result.rubric_version}
     # What it costs: the costs rows with their quotes, and their summary on the clinic (its headline
-    # price, which has a quote, replaces the facts' price per infusion).
+    # price per infusion, which has a quote).
     clinic.update(result.costs.summary())
     cost_rows = [{"domain": domain, "kind": c.kind, "value": c.value, "amount": c.amount,
                   "amount_max": c.amount_max, "quote": c.quote, "url": c.url, "rule_id": c.rule_id,

@@ -1,7 +1,5 @@
-"""Clinic facts: JSON-LD first, then page text; routes, price and staff credentials."""
+"""Clinic facts: JSON-LD first, then page text; routes and staff credentials (prices: test_costs.py)."""
 from __future__ import annotations
-
-import pytest
 
 from scoring.facts import extract_facts, staff_credentials
 from scoring.run import score_site
@@ -30,15 +28,6 @@ def test_address_on_one_line():
     text = "Visit us: 400 Main Street, Suite 2, Dayton, OH 45402"
     f = extract_facts([Page("http://h.test/", text)], text)
     assert (f.street, f.city, f.state, f.zip) == ("400 Main Street, Suite 2", "Dayton", "OH", "45402")
-
-
-@pytest.mark.parametrize("text, price", [
-    ("Single ketamine infusion\n$475", 475.0),
-    ("IV ketamine: $525 per infusion. Series of six: $2,700.", 525.0),
-    ("Monthly membership $299 / month", None),
-], ids=["table-row", "per-infusion", "membership-only"])
-def test_price_per_infusion(text, price):
-    assert extract_facts([Page("http://h.test/pricing/", text)], text).price_per_infusion == price
 
 
 def test_staff_credentials_are_normalised_and_skip_blog_pages():
