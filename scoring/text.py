@@ -104,7 +104,9 @@ class Line:
             for part in parts:
                 at = self.text.find(part, pos)
                 at = pos if at < 0 else at
-                out.append((at, Sentence(part, self.url, self.index, self.question, self.answer,
+                # A question asked inside a paragraph ("Should you choose a clinic or home?") is no claim.
+                asked = self.question or part.endswith("?")
+                out.append((at, Sentence(part, self.url, self.index, asked, self.answer if self.question else None,
                                          self.heading, self.norm[at:at + len(part)])))
                 pos = at + len(part)
             self._sentences = out

@@ -158,9 +158,18 @@ def test_staff_rule_quotes_the_lines_it_read():
     ("at_home_mail_order", ["At-home ketamine programs typically involve tablets mailed to a patient's home."], "none"),
     ("at_home_mail_order", ["Ketamine is delivered slowly through an IV over forty minutes."], "none"),
     ("at_home_mail_order", ["Not only does our at-home ketamine program help, it also saves you the drive."], "red_flag"),
+    ("at_home_mail_order", ["Should you pick a clinic or an at-home ketamine program? Here is how we think about it."], "none"),
+    ("at_home_mail_order", ["Remote KAP dosing is conducted from the comfort of your own home with your therapist on video."], "red_flag"),
+    ("at_home_mail_order", ["Consultations are conducted from the comfort of your own home."], "none"),
+    ("screening", ["You will be evaluated by a medical professional at our practice to rule out any possible contraindications."], "yes"),
+    ("screening", ["Complete a medical and psychiatric assessments with our team first."], "yes"),
+    ("physician_led", ["What makes us different than other clinics?", "Your care is provided by a board-certified psychiatrist."], "yes"),
+    ("physician_led", ["During each infusion our MD personally checks in with you."], "yes"),
 ], ids=["passive-monitored", "observed-in-office", "monitored-remotely", "as-anesthesiologists",
         "care-provided-by", "medical-doctor", "contraindication-list", "evaluation-required",
-        "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only"])
+        "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only",
+        "question-in-paragraph", "remote-dosing", "remote-consult", "evaluated-rule-out", "assessments-plural",
+        "comparison-not-warning", "our-md"])
 def test_real_world_wording(question, lines, expected):
     assert verdict(question, *lines) == expected
 
