@@ -44,7 +44,7 @@ _NAME_LINE = re.compile(rf"^({_NAME})$")
 _CREDS_LINE = re.compile(rf"^{_CREDS}")
 # A leader named without a credential read ("Dr. Lee", "our medical director"): no evidence of "no physician".
 _LEADER = re.compile(r"\b(?:medical director|(?:supervising|collaborating|overseeing) physician|physician partner)\b", re.I)
-_DR = re.compile(r"Dr\.?\s[A-Z][\w'’-]+")  # case-sensitive, so re finds its literal start quickly
+_DR = re.compile(r"Dr\.?\s[A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?")  # case-sensitive, so re finds its literal start quickly
 # Every _NAMED match holds ", <credential>": lines without one are not read.
 _CRED_HINT = re.compile(rf",[^\S\n]*(?:{_CRED_ALT})(?![\w-])")
 _PHONE = re.compile(r"\(?\b(\d{3})\)?[\s.-]{0,2}(\d{3})[\s.-](\d{4})\b")
@@ -152,6 +152,23 @@ def staff_credentials(pages: list[Page]) -> list[dict]:
     return list(found.values())
 
 
+def physician_surnames(pages: list[Page], credentials: list[dict], training: re.Pattern | None) -> list[str]:
+    """Surnames of the site's physicians: people listed as MD or DO, and each "Dr. X" whose own paragraph
+    tells of a physician's training (training: the rubric's physician_training concept)."""
+    names = [p["name"].split()[-1] for p in credentials if {"MD", "DO"} & set(p["credentials"])]
+    non_md = {p["name"].split()[-1] for p in credentials if p["credentials"] and not {"MD", "DO"} & set(p["credentials"])}
+    for page in pages if training is not None else ():
+        if _BLOG.search(page.url) or "Dr" not in page.text:
+            continue
+        for line in page.text.split("\n"):
+            if "Dr" in line and training.search(line):
+                for m in _DR.finditer(line):
+                    words = m.group(0).split()[1:]  # "Dr. Ines Varga" -> Ines, Varga
+                    if not non_md & set(words):
+                        names += words
+    return list(dict.fromkeys(names))
+
+
 def unnamed_leader(pages: list[Page], credentials: list[dict]) -> bool:
     """Whether the clinic's pages name a leader ("Dr. Lee", a medical director) whose credential was
     not read: a staff list without an MD is then no evidence that no physician leads."""
@@ -167,7 +184,7 @@ def unnamed_leader(pages: list[Page], credentials: list[dict]) -> bool:
         for m in [*_DR.finditer(text), *roles]:
             word = m.group(0)
             if word.lower().startswith("dr"):
-                if word.split()[-1] in non_md | read:
+                if (non_md | read) & set(word.split()[1:]):
                     continue  # a DNP or PhD "Dr.", or a person whose credential was read
             else:
                 # The line of the match and its neighbours: the director's credential may be on the card.

@@ -96,6 +96,7 @@ class Rubric:
     tiers: list[dict]
     scoring: dict = field(default_factory=dict)
     concepts: dict[str, list[str]] = field(default_factory=dict)
+    concept_regex: dict[str, re.Pattern] = field(default_factory=dict)  # each concept compiled alone
     referring: re.Pattern | None = None  # a sentence that opens by pointing back ("She", "Dr. Lee")
     referring_anywhere: re.Pattern | None = None  # the same anywhere in a line (a sentence may start there)
     # Every trigger word of every rule, found in one pass over a text (Aho-Corasick).
@@ -302,7 +303,8 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
         index.make_automaton()
     return Rubric(version=str(data["version"]), questions=parsed,
                   modifiers=mods, page_contexts=pages, tiers=tiers, scoring=scoring,
-                  concepts=concepts, referring=referring, referring_anywhere=anywhere, trigger_index=index)
+                  concepts=concepts, referring=referring, referring_anywhere=anywhere, trigger_index=index,
+                  concept_regex={n: re.compile(ld.concepts[n], re.I) for n in concepts})
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:

@@ -14,7 +14,7 @@ import sqlite_utils
 
 from clinicvet.db import ensure_schema, now
 from crawler.extract import EXTRACT_VERSION, extract_page
-from scoring.facts import ROUTE_OF, ROUTES, Facts, extract_facts, staff_credentials
+from scoring.facts import ROUTE_OF, ROUTES, Facts, extract_facts, physician_surnames, staff_credentials
 from scoring.match import Matcher
 from scoring.rubric import Rubric, load_rubric
 from scoring.text import Page, site_lines
@@ -75,7 +75,7 @@ def score_site(pages: list[Page], rubric: Rubric | None = None) -> SiteScore:
     rubric.add_words(ROUTE_OF)  # the route words are found in the same pass as the triggers
     lines = site_lines(pages)
     staff = staff_credentials(pages)
-    physicians = [p["name"].split()[-1] for p in staff if {"MD", "DO"} & set(p["credentials"])]
+    physicians = physician_surnames(pages, staff, rubric.concept_regex.get("physician_training"))
     matcher = Matcher(rubric, physicians)
     hits = matcher.match(lines)
     facts = extract_facts(pages, _own_route_text(lines, matcher, rubric), staff)

@@ -165,11 +165,16 @@ def test_staff_rule_quotes_the_lines_it_read():
     ("screening", ["Complete a medical and psychiatric assessments with our team first."], "yes"),
     ("physician_led", ["What makes us different than other clinics?", "Your care is provided by a board-certified psychiatrist."], "yes"),
     ("physician_led", ["During each infusion our MD personally checks in with you."], "yes"),
+    ("screening", ["Blood pressure that is not under control, or a past psychotic episode, rules ketamine out."], "yes"),
+    ("at_home_mail_order", ["The pharmacy mails your lozenges to you; bring them unopened to your session.",
+                            "Lozenges are only ever taken in our office, never at home."], "none"),
+    ("physician_led", ["Dr. Ines Varga earned her medical degree in Ohio and trained in anesthesiology at Duke.",
+                       "Today Dr. Varga oversees every treatment plan at our clinic."], "yes"),
 ], ids=["passive-monitored", "observed-in-office", "monitored-remotely", "as-anesthesiologists",
         "care-provided-by", "medical-doctor", "contraindication-list", "evaluation-required",
         "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only",
         "question-in-paragraph", "remote-dosing", "remote-consult", "evaluated-rule-out", "assessments-plural",
-        "comparison-not-warning", "our-md"])
+        "comparison-not-warning", "our-md", "negated-condition", "mailed-but-taken-in-office", "physician-by-training"])
 def test_real_world_wording(question, lines, expected):
     assert verdict(question, *lines) == expected
 
