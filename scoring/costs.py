@@ -14,7 +14,7 @@ KINDS = ("price_per_infusion", "price_series", "consultation", "insurance", "hsa
 _TOP_KEYS = {"version", "skip_pages", "line_filter", "amount", "price_rules", "headline", "per_infusion_usd",
              "statements", "spravato_words", "insurance_question", "no_answer"}
 _RULE_KEYS = {"id", "kind", "pattern"}
-_STATEMENT_KEYS = {"id", "value", "pattern", "unless"}
+_STATEMENT_KEYS = {"id", "value", "pattern", "unless", "words"}
 # Clause ends around an amount: the label of "$425 per infusion, or $2,300 for six" stops at ", or".
 _AFTER_END = re.compile(r"[,;(·|•]|\s(?:and|or|plus)\s|[.!?](?:\s|$)|\s[–—-]\s")
 _BEFORE_START = re.compile(r".*(?:[,;·|•]|\s(?:and|or|plus)\s|[.!?]\s)", re.S)
@@ -95,6 +95,7 @@ class _Statement:
     value: str
     regex: re.Pattern
     unless: re.Pattern | None
+    words: tuple[str, ...] = ()  # lowercase; a sentence holding none of them is not read
 
 
 @dataclass
@@ -154,7 +155,8 @@ def parse_rules(data, name: str = "costs.yaml") -> CostRules:
             _check_keys(where, entry, _STATEMENT_KEYS)
             unless = _compile(where + ".unless", entry["unless"]) if entry.get("unless") else None
             statements.append(_Statement(entry["id"], kind, entry["value"],
-                                         _compile(where, entry.get("pattern")), unless))
+                                         _compile(where, entry.get("pattern")), unless,
+                                         tuple(w.lower() for w in entry.get("words") or ())))
     head = data["headline"]
     low, high = data["per_infusion_usd"]
     return CostRules(
@@ -211,6 +213,7 @@ class _Reader:
         self.rules = rules
         self.facts: list[CostFact] = []
         self.seen_lines: set[str] = set()
+        self.seen_sentences: set[str] = set()
         self.keys: set[tuple] = set()
 
     def add(self, fact: CostFact) -> None:
@@ -243,6 +246,11 @@ class _Reader:
         if text.rstrip().endswith("?"):
             self.question(url, raw, norm, a, b, nxt)
             return
+        # The statements whose words the line holds at all; a line with neither one nor an amount is done.
+        low_line = text.lower()
+        statements = [st for st in self.rules.statements if not st.words or any(w in low_line for w in st.words)]
+        if not statements and "$" not in text:
+            return
         offset = a
         sentences = []
         for sentence in split_sentences(text):
@@ -254,9 +262,15 @@ class _Reader:
         first_amount = True
         for k, (s, e) in enumerate(sentences):
             sentence = norm[s:e]
+            if sentence in self.seen_sentences:
+                continue  # a sentence the site repeats (a call to action in many paragraphs) is read once
+            self.seen_sentences.add(sentence)
             decided: set[str] = set()  # one value a kind a sentence: the first statement that matches
-            for st in self.rules.statements:
-                if st.kind in decided or not st.regex.search(sentence):
+            low = sentence.lower()
+            for st in statements:
+                if st.kind in decided or (st.words and not any(w in low for w in st.words)):
+                    continue
+                if not st.regex.search(sentence):
                     continue
                 if st.unless and st.unless.search(sentence):
                     continue
@@ -278,7 +292,7 @@ class _Reader:
         if e - s < 40 and whole_line and st.kind == "insurance" and prev_line and prev_line[1] - prev_line[0] < 60:
             quote_start = prev_line[0]
             if st.value != "spravato" and self.rules.spravato_words.search(norm[quote_start:e]):
-                st = _Statement(st.id, st.kind, "spravato", st.regex, st.unless)
+                st = _Statement(st.id, st.kind, "spravato", st.regex, st.unless, st.words)
         self.add(CostFact(st.kind, st.value, raw[quote_start:e].strip(), url, st.id))
 
     def question(self, url, raw, norm, a, b, nxt) -> None:
