@@ -170,11 +170,17 @@ def test_staff_rule_quotes_the_lines_it_read():
                             "Lozenges are only ever taken in our office, never at home."], "none"),
     ("physician_led", ["Dr. Ines Varga earned her medical degree in Ohio and trained in anesthesiology at Duke.",
                        "Today Dr. Varga oversees every treatment plan at our clinic."], "yes"),
+    ("at_home_mail_order", ["We meet by video, and I stay onscreen while you take the lozenge."], "red_flag"),
+    ("at_home_mail_order", ["The pharmacy delivers your troches; you bring your medication to and from each session."], "none"),
+    ("at_home_mail_order", ["The rise of at-home ketamine, where people order and dose alone, raises concerns for us."], "none"),
+    ("monitoring", ["Dr. Amsel is present on site and supervises each treatment."], "yes"),
+    ("screening", ["Every new patient starts with an initial evaluation by our psychiatrist, which takes an hour."], "yes"),
 ], ids=["passive-monitored", "observed-in-office", "monitored-remotely", "as-anesthesiologists",
         "care-provided-by", "medical-doctor", "contraindication-list", "evaluation-required",
         "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only",
         "question-in-paragraph", "remote-dosing", "remote-consult", "evaluated-rule-out", "assessments-plural",
-        "comparison-not-warning", "our-md", "negated-condition", "mailed-but-taken-in-office", "physician-by-training"])
+        "comparison-not-warning", "our-md", "negated-condition", "mailed-but-taken-in-office", "physician-by-training",
+        "virtual-dosing", "bring-to-session", "rise-raises-concerns", "present-supervises", "evaluation-by-psychiatrist"])
 def test_real_world_wording(question, lines, expected):
     assert verdict(question, *lines) == expected
 
