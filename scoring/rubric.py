@@ -17,7 +17,7 @@ _TOP_KEYS = {"version", "description", "scoring", "tiers", "concepts", "referrin
              "page_contexts", "questions"}
 _CONCEPT = re.compile(r"\{([a-z_]+)\}")
 _IMPLIED_KEYS = {"when", "gives", "phrase"}
-_QUESTION_KEYS = {"implied", "ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
+_QUESTION_KEYS = {"implied", "for_wins", "ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
                   "signals", "staff_rule", "red_flag"}
 _SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
                 "triggers", "triggers_also", "reach", "named_physicians"}
@@ -85,6 +85,7 @@ class Question:
     # When the site says nothing on this question, another question's verdict may answer it:
     # [{"when": {question: verdict}, "gives": verdict, "phrase": ...}].
     implied: list[dict] = field(default_factory=list)
+    for_wins: bool = False  # evidence for at the threshold decides, whatever the evidence against
 
 
 @dataclass
@@ -262,6 +263,7 @@ class _Loader:
             verdicts=dict(verdicts), threshold=float(raw.get("threshold", 1.0)),
             negated_counts_against=bool(raw.get("negated_counts_against", False)),
             signals=signals, staff_rule=staff, red_flag=bool(raw.get("red_flag", False)),
+            for_wins=bool(raw.get("for_wins", False)),
             implied=[self.keys(r, _IMPLIED_KEYS, {"when", "gives", "phrase"}, f"{qid}.implied[{i}]")
                      for i, r in enumerate(raw.get("implied") or [])])
 

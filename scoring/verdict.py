@@ -61,7 +61,7 @@ def decide(q: Question, hits: list[Hit]) -> Verdict:
     con = sum(h.weight for h in hits if h.polarity == "against")
     v = q.verdicts
     # Ties fall to "for" on the yes/no questions; an accusation needs more for than against.
-    if pro >= q.threshold and (pro > con if q.red_flag else pro >= con):
+    if pro >= q.threshold and (pro > con if q.red_flag else pro >= con or q.for_wins):
         verdict, conf = v["for"], _confidence(pro, con)
     elif con >= q.threshold:
         verdict, conf = v["against"], _confidence(con, pro)

@@ -22,6 +22,7 @@ LABELLED = {
     "batch_b": (ROOT / "tests" / "devsets" / "batch_b", 12, 0.9),
     "batch_c": (ROOT / "tests" / "devsets" / "batch_c", 14, 0.9),
     "batch_d": (ROOT / "tests" / "devsets" / "batch_d", 14, 0.9),
+    "batch_e": (ROOT / "tests" / "devsets" / "batch_e", 14, 0.9),
 }
 YES_NO = ("physician_led", "monitoring", "screening", "integration_support")
 

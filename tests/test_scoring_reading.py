@@ -175,12 +175,21 @@ def test_staff_rule_quotes_the_lines_it_read():
     ("at_home_mail_order", ["The rise of at-home ketamine, where people order and dose alone, raises concerns for us."], "none"),
     ("monitoring", ["Dr. Amsel is present on site and supervises each treatment."], "yes"),
     ("screening", ["Every new patient starts with an initial evaluation by our psychiatrist, which takes an hour."], "yes"),
+    ("screening", ["No prior diagnosis, no referral, no physical exam and no video visit to sit through."], "no"),
+    ("monitoring", ["Our nurse screens for uncontrolled blood pressure during your intake call."], "not_stated"),
+    ("monitoring", ["Your prescriber, with a person you trust in the room, designs the plan."], "not_stated"),
+    ("monitoring", ["Afterward you'll log how you feel and your blood pressure in the app."], "not_stated"),
+    ("monitoring", ["A trusted adult stays at home with you until you're back to baseline."], "no"),
+    ("monitoring", ["In our office a nurse checks your blood pressure every 15 minutes during the injection.",
+                    "Between visits you take a troche at home on your own, with a trusted adult in the house."], "yes"),
 ], ids=["passive-monitored", "observed-in-office", "monitored-remotely", "as-anesthesiologists",
         "care-provided-by", "medical-doctor", "contraindication-list", "evaluation-required",
         "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only",
         "question-in-paragraph", "remote-dosing", "remote-consult", "evaluated-rule-out", "assessments-plural",
         "comparison-not-warning", "our-md", "negated-condition", "mailed-but-taken-in-office", "physician-by-training",
-        "virtual-dosing", "bring-to-session", "rise-raises-concerns", "present-supervises", "evaluation-by-psychiatrist"])
+        "virtual-dosing", "bring-to-session", "rise-raises-concerns", "present-supervises", "evaluation-by-psychiatrist",
+        "list-of-waivers", "condition-not-reading", "lay-person-in-room", "self-logging", "lay-adult-until-baseline",
+        "hybrid-monitors-in-office"])
 def test_real_world_wording(question, lines, expected):
     assert verdict(question, *lines) == expected
 
