@@ -43,8 +43,8 @@ class Signal:
     ignore_context: set[str]
     triggers: frozenset[str] = frozenset()  # lowercase; empty = run on every line
     triggers_also: frozenset[str] = frozenset()  # and one of these too (e.g. a negation word)
-    # Where `requires` may be found besides the sentence: a staff card's lines, or the sentence a
-    # "He"/"She"/"Dr. Lee" sentence points back to.
+    # The unit read besides each sentence: a staff card's lines ("card"), a "He"/"She"/"Dr. Lee"
+    # sentence with the one it points back to ("previous"), a list led by a line ending in ":" ("list").
     reach: str = "sentence"
     # A surname the site lists as MD/DO elsewhere counts as the pattern ("Dr. Vukovich leads...").
     named_physicians: bool = False
@@ -103,6 +103,7 @@ class Rubric:
     # Every trigger word of every rule, found in one pass over a text (Aho-Corasick).
     trigger_index: ahocorasick.Automaton | None = field(default=None, repr=False, compare=False)
     _by_word: dict | None = field(default=None, repr=False, compare=False)
+    _added: set = field(default_factory=set, repr=False, compare=False)
 
     @property
     def signals_by_word(self) -> dict[str, list[int]]:
@@ -122,14 +123,16 @@ class Rubric:
 
     def add_words(self, words) -> None:
         """Have the trigger index find these words too (e.g. the route words of clinic facts)."""
-        new = set(words) - set(self.trigger_index.keys() if self.trigger_index else ())
-        if not new:
+        words = set(words)
+        if words <= self._added:
             return
+        known = set(self.trigger_index.keys()) if self.trigger_index else set()
         index = ahocorasick.Automaton()
-        for w in set(self.trigger_index.keys() if self.trigger_index else ()) | new:
+        for w in known | words:
             index.add_word(w, w)
         index.make_automaton()
         self.trigger_index = index
+        self._added |= words
 
     def words(self, lower: str) -> set[str]:
         """The trigger words that occur in lowercased text."""
