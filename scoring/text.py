@@ -11,7 +11,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9¿¡])")
 # Abbreviations that end in a period but never end a sentence.
 _ABBREV = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Dra|St|Ste|No|vs|e\.g|i\.e|approx|Inc|Co|Jr|Sr|Mt|Ft|[A-Z])\.)$")
 _YES = re.compile(r"^(?:yes|yep|absolutely|of course|definitely|sí|certainly|always)\b", re.I)
-_NO = re.compile(r"^(?:no|nope|never|not (?:at this time|currently|yet|right now))\b"
+_NO = re.compile(r"^(?:(?:unfortunately|sadly|sorry|no, sorry),? )?(?:no|nope|never|not (?:at this time|currently|yet|right now|at all))\b"
                  r"(?!\s+(?:referral|problem|matter|one|longer|need|worries|prior|doctor))", re.I)
 # One character for one: offsets in the folded text are offsets in the page's text.
 FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ",

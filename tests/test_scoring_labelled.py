@@ -23,6 +23,7 @@ LABELLED = {
     "batch_c": (ROOT / "tests" / "devsets" / "batch_c", 14, 0.9),
     "batch_d": (ROOT / "tests" / "devsets" / "batch_d", 14, 0.9),
     "batch_e": (ROOT / "tests" / "devsets" / "batch_e", 14, 0.9),
+    "batch_f": (ROOT / "tests" / "devsets" / "batch_f", 14, 0.9),
 }
 YES_NO = ("physician_led", "monitoring", "screening", "integration_support")
 

@@ -182,6 +182,13 @@ def test_staff_rule_quotes_the_lines_it_read():
     ("monitoring", ["A trusted adult stays at home with you until you're back to baseline."], "no"),
     ("monitoring", ["In our office a nurse checks your blood pressure every 15 minutes during the injection.",
                     "Between visits you take a troche at home on your own, with a trusted adult in the house."], "yes"),
+    ("at_home_mail_order", ["The pharmacy mails the lozenges to you, but they're only ever taken here, during a session."], "none"),
+    ("screening", ["The APA's consensus statement, published in a journal, recommends: a full psychiatric assessment first."], "not_stated"),
+    ("screening", ["We ask about things that would make ketamine a risky fit: psychosis, heavy drug use, heart disease."], "yes"),
+    ("physician_led", ["We are a nurse-anesthetist-owned practice working under the direction of our medical director."], "not_stated"),
+    ("physician_led", ["Nurse-anesthetist owned and operated since 2019."], "no"),
+    ("integration_support", ["Do you offer therapy?", "Unfortunately, no. We are a medication-only service."], "no"),
+    ("integration_support", ["Patients can see one of our licensed therapists the same week as their treatment."], "yes"),
 ], ids=["passive-monitored", "observed-in-office", "monitored-remotely", "as-anesthesiologists",
         "care-provided-by", "medical-doctor", "contraindication-list", "evaluation-required",
         "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only",
@@ -189,7 +196,8 @@ def test_staff_rule_quotes_the_lines_it_read():
         "comparison-not-warning", "our-md", "negated-condition", "mailed-but-taken-in-office", "physician-by-training",
         "virtual-dosing", "bring-to-session", "rise-raises-concerns", "present-supervises", "evaluation-by-psychiatrist",
         "list-of-waivers", "condition-not-reading", "lay-person-in-room", "self-logging", "lay-adult-until-baseline",
-        "hybrid-monitors-in-office"])
+        "hybrid-monitors-in-office", "only-taken-in-office", "outside-body-recommends", "risky-fit-is-screening",
+        "nurse-owned-with-director", "nurse-anesthetist-owned", "unfortunately-no", "see-our-therapists"])
 def test_real_world_wording(question, lines, expected):
     assert verdict(question, *lines) == expected
 
