@@ -24,6 +24,7 @@ LABELLED = {
     "batch_d": (ROOT / "tests" / "devsets" / "batch_d", 14, 0.9),
     "batch_e": (ROOT / "tests" / "devsets" / "batch_e", 14, 0.9),
     "batch_f": (ROOT / "tests" / "devsets" / "batch_f", 14, 0.9),
+    "batch_g": (ROOT / "tests" / "devsets" / "batch_g", 42, 0.9),
 }
 YES_NO = ("physician_led", "monitoring", "screening", "integration_support")
 
