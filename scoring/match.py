@@ -202,7 +202,8 @@ class Matcher:
         m = sig.regex.search(text)
         if m is None and sig.named_physicians and self._named is not None:
             m = self._named.search(text)
-        if m and all(r.search(text) for r in sig.requires):
+        where = unit.line.norm if sig.requires_in == "line" and unit.k >= 0 else text
+        if m and all(r.search(where) for r in sig.requires):
             return m.start(), m.end()
         return None
 

@@ -20,11 +20,11 @@ _IMPLIED_KEYS = {"when", "gives", "phrase"}
 _QUESTION_KEYS = {"implied", "for_wins", "ask", "why", "weight", "verdicts", "threshold", "negated_counts_against",
                   "signals", "staff_rule", "red_flag"}
 _SIGNAL_KEYS = {"id", "phrase", "polarity", "weight", "patterns", "requires", "ignore_context",
-                "triggers", "triggers_also", "reach", "named_physicians"}
+                "triggers", "triggers_also", "reach", "named_physicians", "requires_in"}
 _MODIFIER_KEYS = {"id", "category", "phrase", "patterns", "direction", "window", "questions", "triggers"}
 _PAGE_KEYS = {"id", "phrase", "url", "weight"}
 _TIER_KEYS = {"id", "name", "min_score", "meaning"}
-_STAFF_KEYS = {"any_of", "none_of", "weight", "phrase"}
+_STAFF_KEYS = {"any_of", "none_of", "weight", "phrase", "therapists", "prescribers"}
 _SCORING_KEYS = {"min_stated", "values"}
 
 
@@ -48,6 +48,7 @@ class Signal:
     reach: str = "sentence"
     # A surname the site lists as MD/DO elsewhere counts as the pattern ("Dr. Vukovich leads...").
     named_physicians: bool = False
+    requires_in: str = "sentence"  # or "line": `requires` may be met anywhere in the paragraph
 
 
 @dataclass
@@ -226,7 +227,13 @@ class _Loader:
             weight=float(raw.get("weight", 1.0)), regex=regex, requires=reqs,
             ignore_context=set(ignore), triggers=triggers, reach=reach,
             triggers_also=self.triggers(raw.get("triggers_also", []), f"{where}.triggers_also"),
-            named_physicians=bool(raw.get("named_physicians", False)))
+            named_physicians=bool(raw.get("named_physicians", False)),
+            requires_in=self.choice(raw.get("requires_in", "sentence"), ("sentence", "line"), f"{where}.requires_in"))
+
+    def choice(self, value, allowed: tuple, where: str) -> str:
+        if value not in allowed:
+            raise self.fail(where, f"must be one of {', '.join(allowed)}")
+        return value
 
     def triggers(self, words, where: str) -> frozenset[str]:
         """A rule's trigger words (lowercase substrings); empty: the rule reads every line."""

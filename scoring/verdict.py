@@ -42,6 +42,8 @@ def staff_hit(q: Question, credentials: list[dict], leaders: bool = False) -> li
     held = {c for person in credentials for c in person["credentials"]}
     if held & set(rule["none_of"]) or not held & set(rule["any_of"]):
         return []
+    if held & set(rule.get("therapists", ())) and not held & set(rule.get("prescribers", ())):
+        return []  # therapists and a nurse: the prescriber is not on the list
     weight = float(rule.get("weight", 1.0))
     hits = []
     for i, person in enumerate(credentials[:MAX_EVIDENCE]):

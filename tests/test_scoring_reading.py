@@ -189,6 +189,17 @@ def test_staff_rule_quotes_the_lines_it_read():
     ("physician_led", ["Nurse-anesthetist owned and operated since 2019."], "no"),
     ("integration_support", ["Do you offer therapy?", "Unfortunately, no. We are a medication-only service."], "no"),
     ("integration_support", ["Patients can see one of our licensed therapists the same week as their treatment."], "yes"),
+    ("physician_led", ["I'm a psychologist, not a medical doctor, so I don't prescribe."], "not_stated"),
+    ("monitoring", ["Your first sessions are in my office, and I stay in the room the whole time."], "yes"),
+    ("monitoring", ["Participants take their lozenge together in the office.",
+                    "Two therapists and a registered nurse are present from start to finish."], "yes"),
+    ("screening", ["Before any infusion you'll see one of our physicians for a consultation."], "yes"),
+    ("screening", ["No doctor's visit, exam or referral required."], "no"),
+    ("screening", ["No prior diagnosis, referral or medical clearance is needed to book."], "no"),
+    ("at_home_mail_order", ["Your provider can prescribe a month of troches. Our pharmacy mails them straight to your door."], "red_flag"),
+    ("at_home_mail_order", ["We send a referral to our partner clinic, and they reach out to you."], "none"),
+    ("physician_led", ["If you'd prefer a physician-run clinic, we'll point you to colleagues in town."], "not_stated"),
+    ("physician_led", ["Our team", "Ruth Engel, LPC", "Dev Kaur, LCSW", "Grace Whit, RN"], "not_stated"),
 ], ids=["passive-monitored", "observed-in-office", "monitored-remotely", "as-anesthesiologists",
         "care-provided-by", "medical-doctor", "contraindication-list", "evaluation-required",
         "medicine-shipped", "take-at-home", "generic-at-home-talk", "delivered-through-iv", "not-only",
@@ -197,7 +208,9 @@ def test_staff_rule_quotes_the_lines_it_read():
         "virtual-dosing", "bring-to-session", "rise-raises-concerns", "present-supervises", "evaluation-by-psychiatrist",
         "list-of-waivers", "condition-not-reading", "lay-person-in-room", "self-logging", "lay-adult-until-baseline",
         "hybrid-monitors-in-office", "only-taken-in-office", "outside-body-recommends", "risky-fit-is-screening",
-        "nurse-owned-with-director", "nurse-anesthetist-owned", "unfortunately-no", "see-our-therapists"])
+        "nurse-owned-with-director", "nurse-anesthetist-owned", "unfortunately-no", "see-our-therapists",
+        "speaker-not-physician", "i-stay-in-the-room", "group-participants", "see-our-physicians", "no-doctors-visit",
+        "no-medical-clearance", "mails-them", "referral-sent", "if-you-prefer", "therapists-and-nurse"])
 def test_real_world_wording(question, lines, expected):
     assert verdict(question, *lines) == expected
 
