@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from scoring.facts import ARTICLE_URL
 from scoring.text import Page, split_sentences
 
-_BLOG = re.compile(r"/(?:blog|news|journal|articles?|posts?|in-the-news|press)(?:/|\.html|$)")
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _WORD = rf"[{_UPPER}][\w'’.-]*"
 _DR = r"(?:Dr|Dra)\.\s?"
@@ -205,7 +205,7 @@ def named_clinicians(pages: list[Page]) -> list[Clinician]:
     people: dict[str, Clinician] = {}
     by_last: dict[str, str] = {}
     for page in sorted(pages, key=lambda p: p.url):
-        if _BLOG.search(page.url):
+        if ARTICLE_URL.search(page.url):
             continue
         for c in _from_page(page):
             key = c.key

@@ -52,7 +52,8 @@ _CITY_LINE = re.compile(r"(?:^|,\s*|[·|•]\s*)([A-Z][A-Za-z .'-]+),\s*([A-Z]{2
 _STREET = re.compile(r"(?:^|(?<=[\s:·|]))\d+[A-Za-z]?\s+[A-Z0-9][\w .'-]*?(?:,\s*(?:Suite|Ste\.?|Unit|#)\s*[\w-]+)?$")
 _ORG_TYPES = ("MedicalClinic", "MedicalBusiness", "LocalBusiness", "Organization", "Physician",
               "MedicalOrganization", "HealthAndBeautyBusiness", "DaySpa", "Psychiatric")
-_BLOG = re.compile(r"/(?:blog|news|journal|articles?|posts?|in-the-news|press)(?:/|\.html|$)")
+# Article pages (blog, news): not the clinic's own listing of its staff or address.
+ARTICLE_URL = re.compile(r"/(?:blog|news|journal|articles?|posts?|in-the-news|press)(?:/|\.html|$)")
 
 
 @dataclass
@@ -136,7 +137,7 @@ def staff_credentials(pages: list[Page]) -> list[dict]:
         person["credentials"] += [c for c in norm if c not in person["credentials"]]
 
     for page in pages:
-        if _BLOG.search(page.url):
+        if ARTICLE_URL.search(page.url):
             continue
         lines = page.text.split("\n")
         for i, line in enumerate(lines):
@@ -158,7 +159,7 @@ def physician_surnames(pages: list[Page], credentials: list[dict], training: re.
     names = [p["name"].split()[-1] for p in credentials if {"MD", "DO"} & set(p["credentials"])]
     non_md = {p["name"].split()[-1] for p in credentials if p["credentials"] and not {"MD", "DO"} & set(p["credentials"])}
     for page in pages if training is not None else ():
-        if _BLOG.search(page.url) or "Dr" not in page.text:
+        if ARTICLE_URL.search(page.url) or "Dr" not in page.text:
             continue
         for line in page.text.split("\n"):
             if "Dr" in line and training.search(line):
@@ -176,7 +177,7 @@ def unnamed_leader(pages: list[Page], credentials: list[dict]) -> bool:
     non_md = {part for p in credentials if not {"MD", "DO"} & set(p["credentials"])
               for part in p["name"].replace("Dr.", "").split()}
     for page in pages:
-        if _BLOG.search(page.url):
+        if ARTICLE_URL.search(page.url):
             continue
         text = page.text
         low = text.lower()
@@ -203,7 +204,7 @@ def extract_facts(pages: list[Page], own_text: str, credentials: list[dict] | No
     facts = Facts()
     home = sorted(pages, key=lambda p: (p.url.count("/"), len(p.url)))
     _from_jsonld(home, facts)
-    lines = [line for p in home if not _BLOG.search(p.url) for line in p.text.split("\n")]
+    lines = [line for p in home if not ARTICLE_URL.search(p.url) for line in p.text.split("\n")]
     if not facts.phone:
         m = next((m for line in lines for m in [_PHONE.search(line)] if m), None)
         facts.phone = _format_phone(m) if m else None

@@ -283,7 +283,7 @@ class Matcher:
         def wanted(found: set[str]) -> set[int]:
             keys = set(every)
             for word in found:
-                keys.update(by_word[word])
+                keys.update(by_word.get(word, ()))  # route words are indexed too, for facts
             return keys
 
         index = rubric.trigger_index
@@ -294,7 +294,7 @@ class Matcher:
                 continue
             found = [(end, w) for end, w in index.iter(line.lower)] if index else []
             line.words = {w for _, w in found}
-            keys = wanted(line.words & by_word.keys())
+            keys = wanted(line.words)
             if named and self._named.search(line.norm):
                 keys |= named  # a surname listed as MD/DO elsewhere on the site
             if not keys:
@@ -310,9 +310,10 @@ class Matcher:
                     # The line's trigger words that lie wholly in this sentence.
                     stop = at + len(sent.text)
                     sent.words = {w for end, w in found if at <= end - len(w) + 1 and end < stop}
-                    sent_keys = wanted(sent.words & by_word.keys())
+                    sent_keys = wanted(sent.words)
                     if named and self._named.search(sent.norm):
                         sent_keys |= named
+                unit = _Unit(line, k, sent)
                 for key in sent_keys:
                     q, sig = signals[key]
                     if sig.triggers_also and sig.triggers_also.isdisjoint(sent.words):
@@ -320,7 +321,6 @@ class Matcher:
                     # A topic in a heading ("A note on take-home ketamine") is not a claim; a card is.
                     if line.heading_like and sig.polarity == "for" and sig.reach != "card":
                         continue
-                    unit = _Unit(line, k, sent)
                     span = self._found(sig, unit, sent.norm)
                     if span:
                         done[key].add((line.url, line.index))

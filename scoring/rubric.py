@@ -97,7 +97,6 @@ class Rubric:
     page_contexts: list[PageContext]
     tiers: list[dict]
     scoring: dict = field(default_factory=dict)
-    concepts: dict[str, list[str]] = field(default_factory=dict)
     concept_regex: dict[str, re.Pattern] = field(default_factory=dict)  # each concept compiled alone
     referring: re.Pattern | None = None  # a sentence that opens by pointing back ("She", "Dr. Lee")
     referring_anywhere: re.Pattern | None = None  # the same anywhere in a line (a sentence may start there)
@@ -153,11 +152,11 @@ class _Loader:
             return self.concepts[m.group(1)]
         return _CONCEPT.sub(one, pattern)
 
-    def lexicons(self, raw) -> dict[str, list[str]]:
+    def lexicons(self, raw) -> None:
+        """Read the concepts: section into self.concepts (name -> one group of its phrases)."""
         raw = raw or {}
         if not isinstance(raw, dict):
             raise self.fail("concepts", "expected a mapping of name -> list of patterns")
-        out = {}
         for name, items in raw.items():
             where = f"concepts.{name}"
             items = self.pattern_list(items)
@@ -168,8 +167,6 @@ class _Loader:
             for i, p in enumerate(expanded):
                 self.regex(p, f"{where}[{i}]")
             self.concepts[name] = "(?:" + "|".join(f"(?:{p})" for p in expanded) + ")"
-            out[name] = [str(p) for p in items]
-        return out
 
     def fail(self, where: str, msg: str) -> RubricError:
         return RubricError(f"{self.name}: {where}: {msg}" if where else f"{self.name}: {msg}")
@@ -217,9 +214,7 @@ class _Loader:
                 raise self.fail(f"{where}.ignore_context[{i}]", f"unknown category {cat!r}")
         requires = raw.get("requires", [])
         triggers = self.triggers(raw.get("triggers", []), where)
-        reach = raw.get("reach", "sentence")
-        if reach not in REACHES:
-            raise self.fail(f"{where}.reach", f"must be one of {', '.join(REACHES)}")
+        reach = self.choice(raw.get("reach", "sentence"), REACHES, f"{where}.reach")
         regex = self.patterns(raw["patterns"], f"{where}.patterns")
         reqs = [self.patterns(r, f"{where}.requires[{i}]") for i, r in enumerate(requires)]
         return Signal(
@@ -286,7 +281,7 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
     if not isinstance(questions, dict) or not questions:
         raise ld.fail("questions", "must be a non-empty mapping")
     # Concepts first: every pattern after them may name one as {concept}.
-    concepts = ld.lexicons(data.get("concepts"))
+    ld.lexicons(data.get("concepts"))
     referring = ld.patterns(data["referring"], "referring") if data.get("referring") else None
     # Case as written (the referring words are capitalised sentence openers), so re scans it quickly.
     anywhere = re.compile(referring.pattern) if referring else None
@@ -315,8 +310,8 @@ def parse_rubric(data, name: str = "rubric.yaml") -> Rubric:
         index.make_automaton()
     return Rubric(version=str(data["version"]), questions=parsed,
                   modifiers=mods, page_contexts=pages, tiers=tiers, scoring=scoring,
-                  concepts=concepts, referring=referring, referring_anywhere=anywhere, trigger_index=index,
-                  concept_regex={n: re.compile(ld.concepts[n], re.I) for n in concepts})
+                  referring=referring, referring_anywhere=anywhere, trigger_index=index,
+                  concept_regex={n: re.compile(p, re.I) for n, p in ld.concepts.items()})
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:

@@ -45,7 +45,6 @@ def default_rubric() -> Rubric:
     global _RUBRIC
     if _RUBRIC is None:
         _RUBRIC = load_rubric()
-        _RUBRIC.add_words(ROUTE_OF)
     return _RUBRIC
 
 
